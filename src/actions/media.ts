@@ -1,0 +1,230 @@
+// The media library: DescribeMediaInfos, SearchMedia, ModifyMediaInfo, DeleteMedia, and the
+// DescribeFileAttributes task that hashes a file.
+import { writeFile, mkdtemp, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { blobKey } from "../blobs/types.js";
+import { parseIsoTime } from "../domain/ids.js";
+import { MEDIA_INFO_FILTERS, mediaInfo } from "../domain/media.js";
+import { submitTask } from "../domain/tasks.js";
+import { probeMedia } from "../media/probe.js";
+import { errors, TaskFailure } from "../protocol/errors.js";
+import type { MediaRow } from "../store/types.js";
+import type { ActionContext, ActionFamily } from "./types.js";
+
+async function mediaOf(ctx: ActionContext, fileId: string): Promise<MediaRow> {
+  const m = await ctx.deps.store.getMedia(ctx.app.subAppId, fileId);
+  if (!m) throw errors.resourceNotFound("FileNotExist", `The file ${fileId} does not exist.`);
+  return m;
+}
+
+function checkFilters(filters: string[] | undefined): void {
+  for (const f of filters ?? []) {
+    if (!(f in MEDIA_INFO_FILTERS)) {
+      // Parts openvod cannot produce yet are refused rather than answered empty.
+      throw errors.invalidParameterValue("Filters", `The filter ${f} is not supported by openvod.`);
+    }
+  }
+}
+
+const DELETE_PART_TYPES = new Set([
+  "OriginalFiles",
+  "TranscodeFiles",
+  "AdaptiveDynamicStreamingFiles",
+  "WechatPublishFiles",
+  "WechatMiniProgramPublishFiles",
+]);
+
+const CATEGORIES = new Set(["Video", "Audio", "Image"]);
+const SEARCH_MAX = 5000;
+
+export const mediaActions: ActionFamily = {
+  DescribeMediaInfos: {
+    notes: "basicInfo and metaData filters; up to 20 FileIds; unknown ones in NotExistFileIdSet",
+    async handler(ctx) {
+      const { FileIds, Filters } = ctx.params as { FileIds: string[]; Filters?: string[] };
+      if (FileIds.length === 0) throw errors.invalidParameterValue("FileIdsEmpty", "FileIds is empty.");
+      if (FileIds.length > 20)
+        throw errors.invalidParameterValue("FileIdsTooMany", "At most 20 FileIds per request.");
+      checkFilters(Filters);
+      const found: Record<string, unknown>[] = [];
+      const missing: string[] = [];
+      for (const id of FileIds) {
+        const m = await ctx.deps.store.getMedia(ctx.app.subAppId, id);
+        if (m) found.push(mediaInfo(m, ctx.deps.urls, Filters));
+        else missing.push(id);
+      }
+      return { MediaInfoSet: found, NotExistFileIdSet: missing };
+    },
+  },
+
+  SearchMedia: {
+    notes:
+      "FileIds, Names, NamePrefixes, Descriptions, ClassIds, Tags, Categories, SourceTypes, MediaTypes, StorageRegions, CreateTime; Sort; Offset/Limit",
+    async handler(ctx) {
+      const p = ctx.params;
+      const offset = p.Offset ?? 0;
+      const limit = p.Limit ?? 10;
+      if (limit < 1 || limit > SEARCH_MAX)
+        throw errors.invalidParameterValue("Limit", `Limit must be from 1 to ${SEARCH_MAX}.`);
+      if (offset + limit > SEARCH_MAX)
+        throw errors.invalidParameterValue("Offset", `Offset + Limit must not exceed ${SEARCH_MAX}.`);
+      if (p.Sort && p.Sort.Field !== "CreateTime")
+        throw errors.invalidParameterValue("Sort", "Sort.Field must be CreateTime.");
+      if (p.Sort && p.Sort.Order !== "Asc" && p.Sort.Order !== "Desc") {
+        throw errors.invalidParameterValue("Sort", "Sort.Order must be Asc or Desc.");
+      }
+      for (const c of p.Categories ?? []) {
+        if (!CATEGORIES.has(c)) throw errors.invalidParameterValue("Categories", `Unknown category ${c}.`);
+      }
+      checkFilters(p.Filters);
+      const after = p.CreateTime?.After ? parseIsoTime(p.CreateTime.After) : undefined;
+      const before = p.CreateTime?.Before ? parseIsoTime(p.CreateTime.Before) : undefined;
+      if ((p.CreateTime?.After && after === undefined) || (p.CreateTime?.Before && before === undefined)) {
+        throw errors.invalidParameterValue("CreateTime", "CreateTime is not an ISO 8601 time range.");
+      }
+      // Sources openvod never produces (live recordings, TRTC, Vids) match nothing, truthfully.
+      const impossible =
+        ["StreamIds", "Vids", "TrtcSdkAppIds", "TrtcRoomIds", "StreamDomains", "StreamPaths"].some(
+          (k) => p[k]?.length,
+        ) ||
+        !!p.StreamId ||
+        !!p.Vid;
+      if (impossible) return { TotalCount: 0, MediaInfoSet: [] };
+      const { total, media } = await ctx.deps.store.searchMedia({
+        appId: ctx.app.subAppId,
+        fileIds: p.FileIds,
+        names: p.Names,
+        namePrefixes: p.NamePrefixes,
+        descriptions: p.Descriptions,
+        classIds: p.ClassIds,
+        categories: p.Categories,
+        sourceTypes: p.SourceTypes ?? (p.SourceType ? [p.SourceType] : undefined),
+        mediaTypes: p.MediaTypes,
+        storageRegions: p.StorageRegions,
+        tags: p.Tags,
+        createAfter: after,
+        createBefore: before,
+        sortOrder: p.Sort?.Order ?? "Desc",
+        offset,
+        limit,
+      });
+      return { TotalCount: total, MediaInfoSet: media.map((m) => mediaInfo(m, ctx.deps.urls, p.Filters)) };
+    },
+  },
+
+  ModifyMediaInfo: {
+    notes:
+      "Name, Description, ClassId, ExpireTime, CoverData, Add/Delete/ClearTags; key frames and subtitles refused",
+    async handler(ctx) {
+      const p = ctx.params;
+      const m = await mediaOf(ctx, p.FileId);
+      for (const k of [
+        "AddKeyFrameDescs",
+        "DeleteKeyFrameDescs",
+        "ClearKeyFrameDescs",
+        "AddSubtitles",
+        "DeleteSubtitleIds",
+        "ClearSubtitles",
+        "DeleteKnowledgeBases",
+        "ClearKnowledgeBases",
+      ]) {
+        if (p[k] !== undefined) throw errors.unsupportedOperation(`${k} is not supported by openvod yet.`);
+      }
+      if (p.Name !== undefined && p.Name.length > 64)
+        throw errors.invalidParameterValue("Name", "Name is longer than 64 characters.");
+      if (p.Description !== undefined && p.Description.length > 128) {
+        throw errors.invalidParameterValue("Description", "Description is longer than 128 characters.");
+      }
+      if (p.ExpireTime !== undefined && parseIsoTime(p.ExpireTime) === undefined) {
+        throw errors.invalidParameterValue("ExpireTime", "ExpireTime is not an ISO 8601 time.");
+      }
+      let tags = m.tags;
+      if (p.ClearTags === 1) tags = [];
+      if (p.DeleteTags) tags = tags.filter((t) => !p.DeleteTags.includes(t));
+      if (p.AddTags) tags = [...new Set([...tags, ...p.AddTags])];
+      if (tags.length > 16)
+        throw errors.limitExceeded("TagCountReachMax", "A media item has at most 16 tags.");
+      let coverKey: string | undefined;
+      if (p.CoverData !== undefined) coverKey = await storeCover(ctx, m, p.CoverData);
+      await ctx.deps.store.updateMedia(ctx.app.subAppId, m.fileId, {
+        name: p.Name,
+        description: p.Description,
+        classId: p.ClassId,
+        expireTime: p.ExpireTime,
+        tags,
+        coverKey,
+        updateTime: ctx.deps.now(),
+      });
+      return { CoverUrl: coverKey ? ctx.deps.urls.file(coverKey) : "", AddedSubtitleSet: [] };
+    },
+  },
+
+  DeleteMedia: {
+    notes: "The whole media item and its files; DeleteParts OriginalFiles (other parts have no files yet)",
+    async handler(ctx) {
+      const { FileId, DeleteParts } = ctx.params as {
+        FileId: string;
+        DeleteParts?: { Type: string; Definition?: number }[];
+      };
+      const m = await mediaOf(ctx, FileId);
+      for (const part of DeleteParts ?? []) {
+        if (!DELETE_PART_TYPES.has(part.Type))
+          throw errors.invalidParameterValue("Type", `Unknown DeleteParts type ${part.Type}.`);
+      }
+      if (!DeleteParts?.length) {
+        await ctx.deps.store.deleteMedia(ctx.app.subAppId, FileId);
+        await ctx.deps.blobs.remove(blobKey(ctx.app.subAppId, FileId) + "/");
+      } else if (DeleteParts.some((p) => p.Type === "OriginalFiles")) {
+        await ctx.deps.blobs.remove(m.blobKey);
+      }
+      return {};
+    },
+  },
+
+  DescribeFileAttributes: {
+    notes: "A real task: streamed MD5 and SHA-1 of the original; Md5 then shows in MetaData",
+    async handler(ctx) {
+      const p = ctx.params;
+      const m = await ctx.deps.store.getMedia(ctx.app.subAppId, p.FileId);
+      if (!m) throw errors.invalidParameterValue("FileId", `The file ${p.FileId} does not exist.`);
+      const TaskId = await submitTask(ctx.deps, {
+        appId: ctx.app.subAppId,
+        taskType: "DescribeFileAttributesTask",
+        fileId: m.fileId,
+        priority: p.TasksPriority,
+        sessionId: p.SessionId,
+        sessionContext: p.SessionContext,
+        input: { FileId: m.fileId },
+      });
+      return { TaskId };
+    },
+  },
+};
+
+const COVER_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Decodes, checks (it must really be an image) and stores a new cover. */
+async function storeCover(ctx: ActionContext, m: MediaRow, data: string): Promise<string> {
+  const bytes = Buffer.from(data, "base64");
+  if (bytes.length === 0 || bytes.length > COVER_MAX_BYTES) {
+    throw errors.invalidParameterValue("CoverData", "CoverData must be a base64 image of at most 10 MB.");
+  }
+  const dir = await mkdtemp(join(ctx.deps.config.dataDir, "tmp", "cover-"));
+  try {
+    const file = join(dir, "cover");
+    await writeFile(file, bytes);
+    const probed = await probeMedia(ctx.deps.tools, file, 15_000).catch((err) => {
+      if (err instanceof TaskFailure) return undefined;
+      throw err;
+    });
+    if (!probed || probed.category !== "Image")
+      throw errors.invalidParameterValue("CoverData", "CoverData is not an image.");
+    const ext = probed.formatName.replace(/[^a-z0-9]/g, "") || "jpg";
+    const key = blobKey(m.appId, m.fileId, `cover-${Date.now()}.${ext}`);
+    await ctx.deps.blobs.putFile(key, file);
+    if (m.coverKey) await ctx.deps.blobs.remove(m.coverKey);
+    return key;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,109 @@
+// Assembles a running openvod: store, blobs, media tools, worker pool and HTTP server.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import pino, { type Logger } from "pino";
+import { LocalBlobStore } from "./blobs/local.js";
+import type { Config } from "./config.js";
+import { Urls, type Deps } from "./domain/deps.js";
+import "./domain/taskkinds.js";
+import { buildServer } from "./http/server.js";
+import { locateMediaTools } from "./media/tools.js";
+import { WorkerPool } from "./queue/pool.js";
+import { SqliteStore } from "./store/sqlite.js";
+import { taskHandlers } from "./workers/index.js";
+
+export interface Running {
+  url: string;
+  deps: Deps;
+  close(): Promise<void>;
+}
+
+const PURGE_EVERY_MS = 60_000;
+const PURGE_BATCH = 500;
+
+export function createLogger(level: string): Logger {
+  // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
+  return pino(
+    {
+      level,
+      redact: {
+        paths: ["req.headers.authorization", "*.secretKey", "*.SecretKey", "*.Signature"],
+        censor: "[redacted]",
+      },
+    },
+    pino.destination(2),
+  );
+}
+
+export async function startOpenvod(
+  config: Config,
+  log: Logger = createLogger(config.logLevel),
+): Promise<Running> {
+  const tools = await locateMediaTools();
+  log.info(
+    { ffmpeg: tools.ffmpeg, version: tools.ffmpegVersion, ffprobe: tools.ffprobe, source: tools.source },
+    "media tools",
+  );
+
+  const filesDir = LocalBlobStore.filesDir(config.dataDir);
+  const tmpDir = join(config.dataDir, "tmp");
+  // Scratch files of tasks cut short by a crash are useless: their tasks run again from scratch.
+  await rm(tmpDir, { recursive: true, force: true });
+  await mkdir(tmpDir, { recursive: true });
+  await mkdir(filesDir, { recursive: true });
+
+  const store = new SqliteStore(join(config.dataDir, "openvod.db"));
+  await store.ensureDefaultApp(config.appId, Date.now());
+  const released = await store.releaseAllLeases();
+  if (released) log.info({ tasks: released }, "re-queued tasks interrupted by the last stop");
+
+  let pool: WorkerPool | undefined;
+  const deps: Deps = {
+    config,
+    store,
+    blobs: new LocalBlobStore(filesDir),
+    tools,
+    urls: new Urls(),
+    log,
+    wakeWorkers: () => pool?.wake(),
+    now: () => Date.now(),
+  };
+  pool = new WorkerPool(deps, taskHandlers);
+
+  const server = await buildServer(deps);
+  await server.listen({ host: config.host, port: config.port });
+  const addr = server.server.address();
+  const port = typeof addr === "object" && addr ? addr.port : config.port;
+  const hostPart = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${hostPart}:${port}`;
+  deps.urls.base = config.publicUrl ?? url;
+  pool.start();
+
+  let purging = false;
+  const purge = setInterval(async () => {
+    if (purging) return;
+    purging = true;
+    try {
+      const before = Date.now() - config.taskRetentionHours * 3600 * 1000;
+      // Small batches with a yield between them, so the API never waits on a long delete.
+      while ((await store.purgeTasks(before, PURGE_BATCH)) === PURGE_BATCH)
+        await new Promise((r) => setImmediate(r));
+    } catch (err) {
+      log.error({ err }, "purging old tasks failed");
+    } finally {
+      purging = false;
+    }
+  }, PURGE_EVERY_MS);
+  purge.unref();
+
+  return {
+    url,
+    deps,
+    async close() {
+      clearInterval(purge);
+      await server.close();
+      await pool!.stop();
+      await store.close();
+    },
+  };
+}

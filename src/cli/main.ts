@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// `openvod` command line: `openvod serve` runs the server; each OPENVOD_* setting has a flag.
+import { Command, Option } from "commander";
+import { loadConfig, SETTINGS, type SettingName } from "../config.js";
+import { createLogger, startOpenvod } from "../app.js";
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+
+const program = new Command("openvod").description(
+  "A self-hosted server that speaks Tencent Cloud VOD's API",
+);
+
+const serve = program.command("serve").description("run the API server and the task workers");
+for (const [name, s] of Object.entries(SETTINGS)) {
+  serve.addOption(new Option(`--${kebab(name)} <value>`, `${s.help} [${s.env}]`));
+}
+serve.action(async (opts: Record<string, string | undefined>) => {
+  const overrides: Partial<Record<SettingName, string>> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[])
+    if (opts[name] !== undefined) overrides[name] = opts[name];
+  let config;
+  try {
+    config = loadConfig(overrides);
+  } catch (err) {
+    console.error(`openvod: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  const running = await startOpenvod(config, log);
+  if (config.generatedKeys) {
+    process.stderr.write(
+      `openvod: API keys (kept in ${config.dataDir}/credentials.json):\n  SecretId:  ${config.secretId}\n  SecretKey: ${config.secretKey}\n`,
+    );
+  }
+  process.stdout.write(`openvod listening on ${running.url}\n`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await running.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+});
+
+program.parseAsync().catch((err) => {
+  console.error(`openvod: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,179 @@
+// Configuration: OPENVOD_* environment variables, each overridable by the matching
+// `openvod serve` flag (the CLI passes flags in as overrides). One place reads them so every
+// other module receives plain typed values.
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  appId: number;
+  secretId: string;
+  secretKey: string;
+  /** True when the key pair was generated into the data directory (then it is printed at start). */
+  generatedKeys: boolean;
+  publicUrl: string | undefined;
+  workers: number;
+  taskRetentionHours: number;
+  rateLimit: number;
+  maxBodyBytes: number;
+  pullMaxBytes: number;
+  pullTimeoutMs: number;
+  allowPrivateUrls: boolean;
+  taskTimeoutMs: number;
+  maxTaskAttempts: number;
+  leaseMs: number;
+  logLevel: string;
+}
+
+/** The settings a user can give, with their environment variable and default. */
+export const SETTINGS = {
+  host: { env: "OPENVOD_HOST", default: "127.0.0.1", help: "address to listen on" },
+  port: { env: "OPENVOD_PORT", default: "9080", help: "port to listen on (0 picks a free port)" },
+  dataDir: { env: "OPENVOD_DATA_DIR", default: "./data", help: "database, media files and generated keys" },
+  appId: {
+    env: "OPENVOD_APP_ID",
+    default: "1250000000",
+    help: "the account's AppId (the default application)",
+  },
+  secretId: {
+    env: "OPENVOD_SECRET_ID",
+    default: "",
+    help: "API SecretId (generated into the data dir when unset)",
+  },
+  secretKey: {
+    env: "OPENVOD_SECRET_KEY",
+    default: "",
+    help: "API SecretKey (generated into the data dir when unset)",
+  },
+  publicUrl: {
+    env: "OPENVOD_PUBLIC_URL",
+    default: "",
+    help: "base of every FileUrl (default http://HOST:PORT)",
+  },
+  workers: { env: "OPENVOD_WORKERS", default: "", help: "concurrent tasks (default: number of cores)" },
+  taskRetentionHours: {
+    env: "OPENVOD_TASK_RETENTION_HOURS",
+    default: "72",
+    help: "how long finished tasks stay queryable",
+  },
+  rateLimit: {
+    env: "OPENVOD_RATE_LIMIT",
+    default: "100",
+    help: "requests per second per account and action (0 = off)",
+  },
+  maxBodyBytes: {
+    env: "OPENVOD_MAX_BODY_BYTES",
+    default: String(10 * 1024 * 1024),
+    help: "largest API request body",
+  },
+  pullMaxBytes: {
+    env: "OPENVOD_PULL_MAX_BYTES",
+    default: String(20 * 1024 ** 3),
+    help: "largest file PullUpload downloads",
+  },
+  pullTimeoutMs: {
+    env: "OPENVOD_PULL_TIMEOUT_MS",
+    default: String(2 * 3600 * 1000),
+    help: "PullUpload download timeout",
+  },
+  allowPrivateUrls: {
+    env: "OPENVOD_ALLOW_PRIVATE_URLS",
+    default: "false",
+    help: "let PullUpload fetch loopback and private-network addresses",
+  },
+  taskTimeoutMs: {
+    env: "OPENVOD_TASK_TIMEOUT_MS",
+    default: String(6 * 3600 * 1000),
+    help: "kill a task step after this long",
+  },
+  maxTaskAttempts: {
+    env: "OPENVOD_MAX_TASK_ATTEMPTS",
+    default: "3",
+    help: "attempts before a crashed task fails with 70000",
+  },
+  leaseMs: {
+    env: "OPENVOD_LEASE_MS",
+    default: "30000",
+    help: "how long a claimed task is held without renewal",
+  },
+  logLevel: {
+    env: "OPENVOD_LOG_LEVEL",
+    default: "info",
+    help: "log level (fatal, error, warn, info, debug)",
+  },
+} as const;
+
+export type SettingName = keyof typeof SETTINGS;
+
+function int(name: SettingName, raw: string, min: number): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`${SETTINGS[name].env} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function bool(raw: string): boolean {
+  return /^(1|true|yes|on)$/i.test(raw.trim());
+}
+
+/** Reads or creates the key pair kept in the data directory (mode 0600). */
+function storedKeys(dataDir: string): { secretId: string; secretKey: string; created: boolean } {
+  const file = join(dataDir, "credentials.json");
+  if (existsSync(file)) {
+    const parsed = JSON.parse(readFileSync(file, "utf8")) as { SecretId: string; SecretKey: string };
+    return { secretId: parsed.SecretId, secretKey: parsed.SecretKey, created: false };
+  }
+  const secretId = "AKID" + randomBytes(16).toString("hex");
+  const secretKey = randomBytes(24).toString("base64url");
+  writeFileSync(file, JSON.stringify({ SecretId: secretId, SecretKey: secretKey }, null, 2) + "\n", {
+    mode: 0o600,
+  });
+  chmodSync(file, 0o600);
+  return { secretId, secretKey, created: true };
+}
+
+export function loadConfig(
+  overrides: Partial<Record<SettingName, string>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  const raw = (name: SettingName): string =>
+    overrides[name] ?? env[SETTINGS[name].env] ?? SETTINGS[name].default;
+  const dataDir = resolve(raw("dataDir"));
+  mkdirSync(dataDir, { recursive: true });
+  let secretId = raw("secretId");
+  let secretKey = raw("secretKey");
+  let generatedKeys = false;
+  if (!secretId || !secretKey) {
+    if (secretId || secretKey)
+      throw new Error("set both OPENVOD_SECRET_ID and OPENVOD_SECRET_KEY, or neither");
+    const keys = storedKeys(dataDir);
+    ({ secretId, secretKey } = keys);
+    generatedKeys = true;
+  }
+  const workersRaw = raw("workers");
+  return {
+    host: raw("host"),
+    port: int("port", raw("port"), 0),
+    dataDir,
+    appId: int("appId", raw("appId"), 1),
+    secretId,
+    secretKey,
+    generatedKeys,
+    publicUrl: raw("publicUrl").replace(/\/+$/, "") || undefined,
+    workers: workersRaw ? int("workers", workersRaw, 1) : availableParallelism(),
+    taskRetentionHours: int("taskRetentionHours", raw("taskRetentionHours"), 1),
+    rateLimit: int("rateLimit", raw("rateLimit"), 0),
+    maxBodyBytes: int("maxBodyBytes", raw("maxBodyBytes"), 1024),
+    pullMaxBytes: int("pullMaxBytes", raw("pullMaxBytes"), 1),
+    pullTimeoutMs: int("pullTimeoutMs", raw("pullTimeoutMs"), 1000),
+    allowPrivateUrls: bool(raw("allowPrivateUrls")),
+    taskTimeoutMs: int("taskTimeoutMs", raw("taskTimeoutMs"), 1000),
+    maxTaskAttempts: int("maxTaskAttempts", raw("maxTaskAttempts"), 1),
+    leaseMs: int("leaseMs", raw("leaseMs"), 1000),
+    logLevel: raw("logLevel"),
+  };
+}

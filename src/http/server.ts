@@ -1,0 +1,82 @@
+// The HTTP front: the API on POST/GET /, files on GET/HEAD /files/*, and /healthz. Fastify
+// owns the HTTP details; every body is read raw (the signature covers its exact bytes).
+import fastifyStatic from "@fastify/static";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { Deps } from "../domain/deps.js";
+import { errorBody } from "../protocol/envelope.js";
+import { errors } from "../protocol/errors.js";
+import { LocalBlobStore } from "../blobs/local.js";
+import { createApi } from "./api.js";
+import { randomUUID } from "node:crypto";
+
+export async function buildServer(deps: Deps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: deps.config.maxBodyBytes,
+    return503OnClosing: false,
+  });
+  const handle = createApi(deps);
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  // Anything that goes wrong before the API answers (body too large, broken stream) still
+  // reaches the SDK as a Tencent error it can read, never as a bare 4xx/5xx.
+  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req, reply) => {
+    const requestId = randomUUID();
+    if (req.url.startsWith("/files/")) {
+      reply.code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500).send();
+      return;
+    }
+    const e =
+      err.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? errors.requestSizeLimitExceeded(`The request body exceeds ${deps.config.maxBodyBytes} bytes.`)
+        : err.statusCode && err.statusCode < 500
+          ? errors.invalidRequest(err.message)
+          : errors.internalError();
+    if (!err.statusCode || err.statusCode >= 500) deps.log.error({ err }, "request failed");
+    reply.code(200).type("application/json").send(errorBody(e, requestId));
+  });
+
+  const api = async (req: {
+    method: string;
+    headers: Record<string, string | string[] | undefined>;
+    url: string;
+    body: unknown;
+  }) => {
+    const q = req.url.indexOf("?");
+    const answer = await handle({
+      method: req.method,
+      headers: req.headers,
+      rawQuery: q >= 0 ? req.url.slice(q + 1) : "",
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    });
+    if (answer.code && deps.log.isLevelEnabled("debug")) {
+      deps.log.debug({ requestId: answer.requestId, code: answer.code }, "api error");
+    }
+    return answer.body;
+  };
+  app.route({
+    method: ["GET", "POST"],
+    url: "/",
+    handler: async (req, reply) => {
+      reply.type("application/json");
+      return api(req);
+    },
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  await app.register(fastifyStatic, {
+    root: LocalBlobStore.filesDir(deps.config.dataDir),
+    prefix: "/files/",
+    decorateReply: false,
+    dotfiles: "deny",
+    index: false,
+    list: false,
+    cacheControl: true,
+    maxAge: 0,
+  });
+  return app;
+}

@@ -1,0 +1,221 @@
+// The worker pool. The task table is the source of truth: a worker claims a task atomically
+// with a lease, renews the lease while the handler runs (saving progress with it), and ends the
+// task FINISH in one transaction with its effects. A task whose worker died is claimed again
+// when its lease runs out; after maxTaskAttempts claims it fails with 70000 instead.
+import { randomUUID } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import type { Deps } from "../domain/deps.js";
+import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import type { TaskEffects, TaskRow } from "../store/types.js";
+
+export interface TaskContext {
+  readonly task: TaskRow;
+  readonly deps: Deps;
+  /** Aborted on timeout, lost lease or shutdown; pass it to every child process. */
+  readonly signal: AbortSignal;
+  /** A private scratch directory, removed when the task ends. */
+  readonly tmpDir: string;
+  /** The task's evolving state; saved with the next lease renewal and on finish. */
+  state: Record<string, unknown>;
+  /** Merges into state and asks for an early save so progress shows up promptly. */
+  update(patch: Record<string, unknown>): void;
+}
+
+export interface TaskResult {
+  effects?: TaskEffects;
+}
+
+export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult | void>;
+
+/** How often progress is saved at most, and how often the lease is renewed at least. */
+const SAVE_INTERVAL_MS = 500;
+
+export class WorkerPool {
+  private readonly owner = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private running = false;
+  private active = 0;
+  private wakeUp: (() => void) | undefined;
+  private readonly controllers = new Set<AbortController>();
+  private readonly idle = new Set<() => void>();
+  private loopDone: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly handlers: ReadonlyMap<string, TaskHandler>,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /** Stops claiming, aborts running handlers (their tasks run again on the next start). */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    for (const c of this.controllers) c.abort(new Error("server shutting down"));
+    await this.loopDone;
+    while (this.active > 0) await new Promise<void>((r) => this.idle.add(r));
+  }
+
+  private async loop(): Promise<void> {
+    const { config, store, log } = this.deps;
+    while (this.running) {
+      if (this.active >= config.workers) {
+        await this.sleep(60_000);
+        continue;
+      }
+      let task: TaskRow | undefined;
+      try {
+        task = await store.claimTask(this.owner, this.deps.now(), config.leaseMs);
+      } catch (err) {
+        log.error({ err }, "claiming a task failed");
+      }
+      if (!task) {
+        // Idle: woken at once by a submission or a finished task; the timer only catches
+        // leases that expire (tasks of a crashed worker in cluster mode).
+        await this.sleep(Math.min(1000, config.leaseMs));
+        continue;
+      }
+      this.active++;
+      void this.execute(task).finally(() => {
+        this.active--;
+        for (const r of this.idle) r();
+        this.idle.clear();
+        this.wake();
+      });
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = () => {
+        this.wakeUp = undefined;
+        done();
+      };
+    });
+  }
+
+  private async execute(task: TaskRow): Promise<void> {
+    const { deps } = this;
+    const { store, config, log } = deps;
+    const finish = (
+      errCode: number,
+      errCodeExt: string,
+      message: string,
+      state: Record<string, unknown>,
+      effects?: TaskEffects,
+    ) =>
+      store.finishTask(
+        task.taskId,
+        this.owner,
+        { errCode, errCodeExt, message, state, finishTime: deps.now() },
+        effects,
+      );
+
+    if (task.attempts > config.maxTaskAttempts) {
+      await finish(
+        TaskErrCode.internal,
+        "InternalError",
+        `The task was interrupted ${task.attempts - 1} times and was given up.`,
+        task.state,
+      );
+      return;
+    }
+    const handler = this.handlers.get(task.taskType);
+    if (!handler) {
+      await finish(
+        TaskErrCode.internal,
+        "InternalError",
+        `No worker handles ${task.taskType} tasks.`,
+        task.state,
+      );
+      return;
+    }
+
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    const timeout = setTimeout(() => controller.abort(new Error("task timed out")), config.taskTimeoutMs);
+    const tmpDir = join(config.dataDir, "tmp", task.taskId);
+    await mkdir(tmpDir, { recursive: true });
+
+    let dirty = false;
+    let lastSave = 0;
+    let saving: Promise<void> | undefined;
+    const ctx: TaskContext = {
+      task,
+      deps,
+      signal: controller.signal,
+      tmpDir,
+      state: { ...task.state },
+      update(patch) {
+        this.state = { ...this.state, ...patch };
+        dirty = true;
+        if (Date.now() - lastSave >= SAVE_INTERVAL_MS) save();
+      },
+    };
+    const save = () => {
+      if (saving) return;
+      lastSave = Date.now();
+      const state = dirty ? ctx.state : undefined;
+      dirty = false;
+      saving = store
+        .heartbeat(task.taskId, this.owner, deps.now() + config.leaseMs, state)
+        .then((ours) => {
+          if (!ours) controller.abort(new Error("lease lost"));
+        })
+        .catch((err) => log.warn({ err, taskId: task.taskId }, "lease renewal failed"))
+        .finally(() => (saving = undefined));
+    };
+    const renew = setInterval(save, Math.min(SAVE_INTERVAL_MS * 4, config.leaseMs / 3));
+
+    try {
+      const result = await handler(ctx);
+      clearInterval(renew);
+      await saving;
+      if (controller.signal.aborted && !this.running) return;
+      await finish(TaskErrCode.ok, "", "", ctx.state, result?.effects);
+    } catch (err) {
+      clearInterval(renew);
+      await saving;
+      // On shutdown the task stays PROCESSING; the next start releases and re-runs it.
+      if (!this.running) return;
+      if (err instanceof TaskFailure) {
+        await finish(err.errCode, err.errCodeExt, err.message, ctx.state);
+      } else if (controller.signal.aborted && String(controller.signal.reason?.message) === "lease lost") {
+        log.warn({ taskId: task.taskId }, "lost the lease of a task; another worker owns it now");
+      } else if (controller.signal.aborted) {
+        await finish(
+          TaskErrCode.internal,
+          "InternalError",
+          `The task was stopped: ${controller.signal.reason?.message ?? "aborted"}.`,
+          ctx.state,
+        );
+      } else {
+        log.error({ err, taskId: task.taskId }, "task handler failed");
+        await finish(
+          TaskErrCode.internal,
+          "InternalError",
+          "An internal error occurred while processing the task.",
+          ctx.state,
+        );
+      }
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(renew);
+      this.controllers.delete(controller);
+      await rm(tmpDir, { recursive: true, force: true }).catch(() => {});
+    }
+  }
+}

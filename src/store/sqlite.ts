@@ -1,0 +1,452 @@
+// The embedded store: one SQLite file in the data directory (WAL, synchronous=FULL so an
+// acknowledged task survives power loss as well as kill -9). better-sqlite3 is synchronous,
+// which suits SQLite: each call is microseconds and there is no pool to manage.
+import Database from "better-sqlite3";
+import type {
+  AppRow,
+  MediaRow,
+  MediaSearch,
+  NewTask,
+  Store,
+  TaskEffects,
+  TaskFinish,
+  TaskListFilter,
+  TaskRow,
+  TaskStatus,
+} from "./types.js";
+
+/** Numbered migrations; PRAGMA user_version records how many ran. Append only. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE apps (
+    sub_app_id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT 'On',
+    create_time INTEGER NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE tasks (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL UNIQUE,
+    app_id INTEGER NOT NULL,
+    task_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    file_id TEXT NOT NULL DEFAULT '',
+    session_id TEXT NOT NULL DEFAULT '',
+    session_context TEXT NOT NULL DEFAULT '',
+    input TEXT NOT NULL,
+    state TEXT NOT NULL,
+    err_code INTEGER NOT NULL DEFAULT 0,
+    err_code_ext TEXT NOT NULL DEFAULT '',
+    message TEXT NOT NULL DEFAULT '',
+    create_time INTEGER NOT NULL,
+    begin_time INTEGER,
+    finish_time INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until INTEGER
+  );
+  CREATE INDEX tasks_runnable ON tasks (priority DESC, seq) WHERE status IN ('WAITING', 'PROCESSING');
+  CREATE INDEX tasks_app_create ON tasks (app_id, create_time);
+  CREATE INDEX tasks_session ON tasks (app_id, session_id) WHERE session_id <> '';
+  CREATE TABLE media (
+    file_id TEXT PRIMARY KEY,
+    app_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    class_id INTEGER NOT NULL DEFAULT 0,
+    type TEXT NOT NULL,
+    category TEXT NOT NULL,
+    blob_key TEXT NOT NULL,
+    cover_key TEXT NOT NULL DEFAULT '',
+    meta_data TEXT NOT NULL,
+    source_type TEXT NOT NULL,
+    source_context TEXT NOT NULL DEFAULT '',
+    storage_region TEXT NOT NULL,
+    expire_time TEXT NOT NULL,
+    tags TEXT NOT NULL DEFAULT '[]',
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL
+  );
+  CREATE INDEX media_app_create ON media (app_id, create_time);
+  `,
+];
+
+type Raw = Record<string, unknown>;
+
+function taskFromRaw(r: Raw): TaskRow {
+  return {
+    taskId: r.task_id as string,
+    appId: r.app_id as number,
+    taskType: r.task_type as string,
+    status: r.status as TaskStatus,
+    priority: r.priority as number,
+    fileId: r.file_id as string,
+    sessionId: r.session_id as string,
+    sessionContext: r.session_context as string,
+    input: JSON.parse(r.input as string),
+    state: JSON.parse(r.state as string),
+    errCode: r.err_code as number,
+    errCodeExt: r.err_code_ext as string,
+    message: r.message as string,
+    createTime: r.create_time as number,
+    beginTime: (r.begin_time as number | null) ?? null,
+    finishTime: (r.finish_time as number | null) ?? null,
+    attempts: r.attempts as number,
+    leaseOwner: (r.lease_owner as string | null) ?? null,
+    leaseUntil: (r.lease_until as number | null) ?? null,
+  };
+}
+
+function mediaFromRaw(r: Raw): MediaRow {
+  return {
+    fileId: r.file_id as string,
+    appId: r.app_id as number,
+    name: r.name as string,
+    description: r.description as string,
+    classId: r.class_id as number,
+    type: r.type as string,
+    category: r.category as string,
+    blobKey: r.blob_key as string,
+    coverKey: r.cover_key as string,
+    metaData: JSON.parse(r.meta_data as string),
+    sourceType: r.source_type as string,
+    sourceContext: r.source_context as string,
+    storageRegion: r.storage_region as string,
+    expireTime: r.expire_time as string,
+    tags: JSON.parse(r.tags as string),
+    createTime: r.create_time as number,
+    updateTime: r.update_time as number,
+  };
+}
+
+function appFromRaw(r: Raw): AppRow {
+  return {
+    subAppId: r.sub_app_id as number,
+    name: r.name as string,
+    description: r.description as string,
+    status: r.status as "On" | "Off",
+    createTime: r.create_time as number,
+    isDefault: r.is_default === 1,
+  };
+}
+
+/** `col IN (?, ?, ...)` for a non-empty list, with its parameters appended to `params`. */
+function inList(col: string, values: unknown[], params: unknown[]): string {
+  params.push(...values);
+  return `${col} IN (${values.map(() => "?").join(",")})`;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly stmt: Record<string, Database.Statement>;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.pragma("foreign_keys = ON");
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.stmt = {
+      getTask: p("SELECT * FROM tasks WHERE task_id = ? AND app_id = ?"),
+      insertTask: p(`INSERT INTO tasks (task_id, app_id, task_type, status, priority, file_id, session_id,
+        session_context, input, state, create_time) VALUES (@taskId, @appId, @taskType, 'WAITING', @priority,
+        @fileId, @sessionId, @sessionContext, @input, @state, @createTime)`),
+      bySession: p(`SELECT * FROM tasks WHERE app_id = ? AND session_id = ? AND create_time >= ?
+        ORDER BY seq DESC LIMIT 1`),
+      nextRunnable:
+        p(`SELECT seq FROM tasks WHERE status = 'WAITING' OR (status = 'PROCESSING' AND lease_until < ?)
+        ORDER BY priority DESC, seq LIMIT 1`),
+      claim:
+        p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+        begin_time = COALESCE(begin_time, ?) WHERE seq = ? RETURNING *`),
+      heartbeat: p(
+        `UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`,
+      ),
+      heartbeatState: p(`UPDATE tasks SET lease_until = ?, state = ? WHERE task_id = ? AND lease_owner = ?
+        AND status = 'PROCESSING'`),
+      finish: p(`UPDATE tasks SET status = 'FINISH', err_code = ?, err_code_ext = ?, message = ?, state = ?,
+        finish_time = ?, lease_owner = NULL, lease_until = NULL
+        WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`),
+      abort: p(`UPDATE tasks SET status = 'ABORTED', finish_time = ? WHERE task_id = ? AND app_id = ?
+        AND status = 'WAITING'`),
+      releaseLeases: p(`UPDATE tasks SET lease_until = 0 WHERE status = 'PROCESSING'`),
+      purge: p(`DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE create_time < ?
+        AND status IN ('FINISH', 'ABORTED') LIMIT ?)`),
+      countRunnable: p(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('WAITING', 'PROCESSING')`),
+      getMedia: p("SELECT * FROM media WHERE file_id = ? AND app_id = ?"),
+      insertMedia:
+        p(`INSERT INTO media (file_id, app_id, name, description, class_id, type, category, blob_key,
+        cover_key, meta_data, source_type, source_context, storage_region, expire_time, tags, create_time,
+        update_time) VALUES (@fileId, @appId, @name, @description, @classId, @type, @category, @blobKey,
+        @coverKey, @metaData, @sourceType, @sourceContext, @storageRegion, @expireTime, @tags, @createTime,
+        @updateTime)`),
+      setMeta: p("UPDATE media SET meta_data = ? WHERE file_id = ? AND app_id = ?"),
+      deleteMedia: p("DELETE FROM media WHERE file_id = ? AND app_id = ? RETURNING *"),
+      getApp: p("SELECT * FROM apps WHERE sub_app_id = ?"),
+      countApps: p("SELECT COUNT(*) AS n FROM apps"),
+      listApps: p("SELECT * FROM apps ORDER BY is_default DESC, create_time, sub_app_id LIMIT ? OFFSET ?"),
+      insertApp: p(`INSERT INTO apps (sub_app_id, name, description, status, create_time, is_default)
+        VALUES (@subAppId, @name, @description, @status, @createTime, @isDefault)`),
+      maxAppId: p("SELECT MAX(sub_app_id) AS m FROM apps WHERE is_default = 0"),
+    };
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[i]!);
+        this.db.pragma(`user_version = ${i + 1}`);
+      })();
+    }
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+
+  async ensureDefaultApp(appId: number, now: number): Promise<void> {
+    if (this.stmt.getApp!.get(appId)) return;
+    this.stmt.insertApp!.run({
+      subAppId: appId,
+      name: "default",
+      description: "The account's default application",
+      status: "On",
+      createTime: now,
+      isDefault: 1,
+    });
+  }
+
+  async getApp(subAppId: number): Promise<AppRow | undefined> {
+    const r = this.stmt.getApp!.get(subAppId) as Raw | undefined;
+    return r && appFromRaw(r);
+  }
+
+  async listApps(offset: number, limit: number): Promise<{ total: number; apps: AppRow[] }> {
+    const total = (this.stmt.countApps!.get() as { n: number }).n;
+    const apps = (this.stmt.listApps!.all(limit, offset) as Raw[]).map(appFromRaw);
+    return { total, apps };
+  }
+
+  async createApp(app: AppRow): Promise<void> {
+    this.stmt.insertApp!.run({ ...app, isDefault: app.isDefault ? 1 : 0 });
+  }
+
+  async updateApp(
+    subAppId: number,
+    patch: Partial<Pick<AppRow, "name" | "description" | "status">>,
+  ): Promise<boolean> {
+    const cols: Record<string, unknown> = {
+      name: patch.name,
+      description: patch.description,
+      status: patch.status,
+    };
+    const sets = Object.entries(cols).filter(([, v]) => v !== undefined);
+    if (sets.length === 0) return !!this.stmt.getApp!.get(subAppId);
+    const sql = `UPDATE apps SET ${sets.map(([k]) => `${k} = ?`).join(", ")} WHERE sub_app_id = ?`;
+    return this.db.prepare(sql).run(...sets.map(([, v]) => v), subAppId).changes > 0;
+  }
+
+  async nextAppId(floor: number): Promise<number> {
+    const m = (this.stmt.maxAppId!.get() as { m: number | null }).m;
+    return Math.max(floor, (m ?? floor - 1) + 1);
+  }
+
+  async insertTask(t: NewTask): Promise<void> {
+    this.stmt.insertTask!.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
+  }
+
+  async getTask(appId: number, taskId: string): Promise<TaskRow | undefined> {
+    const r = this.stmt.getTask!.get(taskId, appId) as Raw | undefined;
+    return r && taskFromRaw(r);
+  }
+
+  async findTaskBySession(appId: number, sessionId: string, since: number): Promise<TaskRow | undefined> {
+    const r = this.stmt.bySession!.get(appId, sessionId, since) as Raw | undefined;
+    return r && taskFromRaw(r);
+  }
+
+  async listTasks(f: TaskListFilter): Promise<TaskRow[]> {
+    const where = ["app_id = ?", "create_time >= ?"];
+    const params: unknown[] = [f.appId, f.notBefore];
+    if (f.status) (where.push("status = ?"), params.push(f.status));
+    if (f.fileId) (where.push("file_id = ?"), params.push(f.fileId));
+    if (f.createAfter !== undefined) (where.push("create_time >= ?"), params.push(f.createAfter));
+    if (f.createBefore !== undefined) (where.push("create_time < ?"), params.push(f.createBefore));
+    if (f.finishAfter !== undefined) (where.push("finish_time >= ?"), params.push(f.finishAfter));
+    if (f.finishBefore !== undefined) (where.push("finish_time < ?"), params.push(f.finishBefore));
+    const key = f.sortField === "FinishTime" ? "COALESCE(finish_time, 0)" : "create_time";
+    const dir = f.order === "Asc" ? "ASC" : "DESC";
+    if (f.fromTaskId) {
+      // Keyset paging: continue at the task the previous page named, in the same order.
+      const from = this.stmt.getTask!.get(f.fromTaskId, f.appId) as Raw | undefined;
+      if (!from) return [];
+      const fromKey =
+        f.sortField === "FinishTime" ? ((from.finish_time as number | null) ?? 0) : from.create_time;
+      const cmp = f.order === "Asc" ? ">" : "<";
+      where.push(`(${key} ${cmp} ? OR (${key} = ? AND seq ${cmp}= ?))`);
+      params.push(fromKey, fromKey, from.seq);
+    }
+    const sql = `SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY ${key} ${dir}, seq ${dir} LIMIT ?`;
+    params.push(f.limit);
+    return (this.db.prepare(sql).all(...params) as Raw[]).map(taskFromRaw);
+  }
+
+  private readonly claimTx = (owner: string, now: number, leaseMs: number): TaskRow | undefined =>
+    this.db
+      .transaction(() => {
+        const next = this.stmt.nextRunnable!.get(now) as { seq: number } | undefined;
+        if (!next) return undefined;
+        return taskFromRaw(this.stmt.claim!.get(owner, now + leaseMs, now, next.seq) as Raw);
+      })
+      .immediate();
+
+  async claimTask(owner: string, now: number, leaseMs: number): Promise<TaskRow | undefined> {
+    return this.claimTx(owner, now, leaseMs);
+  }
+
+  async heartbeat(
+    taskId: string,
+    owner: string,
+    leaseUntil: number,
+    state?: Record<string, unknown>,
+  ): Promise<boolean> {
+    const r = state
+      ? this.stmt.heartbeatState!.run(leaseUntil, JSON.stringify(state), taskId, owner)
+      : this.stmt.heartbeat!.run(leaseUntil, taskId, owner);
+    return r.changes > 0;
+  }
+
+  async finishTask(
+    taskId: string,
+    owner: string,
+    f: TaskFinish,
+    effects: TaskEffects = {},
+  ): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        const r = this.stmt.finish!.run(
+          f.errCode,
+          f.errCodeExt,
+          f.message,
+          JSON.stringify(f.state),
+          f.finishTime,
+          taskId,
+          owner,
+        );
+        if (r.changes === 0) return false;
+        if (effects.insertMedia) {
+          const m = effects.insertMedia;
+          this.stmt.insertMedia!.run({
+            ...m,
+            metaData: JSON.stringify(m.metaData),
+            tags: JSON.stringify(m.tags),
+          });
+        }
+        if (effects.mergeMetaData) {
+          const { appId, fileId, patch } = effects.mergeMetaData;
+          const cur = this.stmt.getMedia!.get(fileId, appId) as Raw | undefined;
+          if (cur) {
+            const meta = { ...JSON.parse(cur.meta_data as string), ...patch };
+            this.stmt.setMeta!.run(JSON.stringify(meta), fileId, appId);
+          }
+        }
+        return true;
+      })
+      .immediate();
+  }
+
+  async abortTask(
+    appId: number,
+    taskId: string,
+    now: number,
+  ): Promise<"aborted" | "notWaiting" | "notFound"> {
+    if (this.stmt.abort!.run(now, taskId, appId).changes > 0) return "aborted";
+    return this.stmt.getTask!.get(taskId, appId) ? "notWaiting" : "notFound";
+  }
+
+  async releaseAllLeases(): Promise<number> {
+    return this.stmt.releaseLeases!.run().changes;
+  }
+
+  async purgeTasks(createdBefore: number, limit: number): Promise<number> {
+    return this.stmt.purge!.run(createdBefore, limit).changes;
+  }
+
+  async countRunnable(): Promise<number> {
+    return (this.stmt.countRunnable!.get() as { n: number }).n;
+  }
+
+  async getMedia(appId: number, fileId: string): Promise<MediaRow | undefined> {
+    const r = this.stmt.getMedia!.get(fileId, appId) as Raw | undefined;
+    return r && mediaFromRaw(r);
+  }
+
+  async updateMedia(
+    appId: number,
+    fileId: string,
+    patch: Partial<
+      Pick<MediaRow, "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "updateTime">
+    >,
+  ): Promise<boolean> {
+    const cols: Record<string, unknown> = {
+      name: patch.name,
+      description: patch.description,
+      class_id: patch.classId,
+      expire_time: patch.expireTime,
+      tags: patch.tags && JSON.stringify(patch.tags),
+      cover_key: patch.coverKey,
+      update_time: patch.updateTime,
+    };
+    const sets = Object.entries(cols).filter(([, v]) => v !== undefined);
+    if (sets.length === 0) return !!this.stmt.getMedia!.get(fileId, appId);
+    const sql = `UPDATE media SET ${sets.map(([k]) => `${k} = ?`).join(", ")} WHERE file_id = ? AND app_id = ?`;
+    return this.db.prepare(sql).run(...sets.map(([, v]) => v), fileId, appId).changes > 0;
+  }
+
+  async deleteMedia(appId: number, fileId: string): Promise<MediaRow | undefined> {
+    const r = this.stmt.deleteMedia!.get(fileId, appId) as Raw | undefined;
+    return r && mediaFromRaw(r);
+  }
+
+  async searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }> {
+    const where = ["app_id = ?"];
+    const params: unknown[] = [q.appId];
+    const list = (col: string, values: unknown[] | undefined) => {
+      if (values?.length) where.push(inList(col, values, params));
+    };
+    list("file_id", q.fileIds);
+    list("name", q.names);
+    list("description", q.descriptions);
+    list("class_id", q.classIds);
+    list("category", q.categories);
+    list("source_type", q.sourceTypes);
+    list("type", q.mediaTypes);
+    list("storage_region", q.storageRegions);
+    if (q.namePrefixes?.length) {
+      where.push(`(${q.namePrefixes.map(() => "substr(name, 1, ?) = ?").join(" OR ")})`);
+      for (const p of q.namePrefixes) params.push(p.length, p);
+    }
+    if (q.tags?.length) {
+      where.push(
+        `EXISTS (SELECT 1 FROM json_each(media.tags) WHERE ${inList("json_each.value", q.tags, params)})`,
+      );
+    }
+    if (q.createAfter !== undefined) (where.push("create_time >= ?"), params.push(q.createAfter));
+    if (q.createBefore !== undefined) (where.push("create_time < ?"), params.push(q.createBefore));
+    const w = where.join(" AND ");
+    const total = (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM media WHERE ${w}`).get(...params) as { n: number }
+    ).n;
+    const dir = q.sortOrder === "Asc" ? "ASC" : "DESC";
+    const rows = this.db
+      .prepare(`SELECT * FROM media WHERE ${w} ORDER BY create_time ${dir}, rowid ${dir} LIMIT ? OFFSET ?`)
+      .all(...params, q.limit, q.offset) as Raw[];
+    return { total, media: rows.map(mediaFromRaw) };
+  }
+}

@@ -1,0 +1,176 @@
+// The store interface: everything openvod persists goes through it, and nothing outside
+// src/store writes SQL. SQLite (embedded) implements it now; PostgreSQL (cluster mode) can
+// follow behind the same interface, which is why every method returns a Promise.
+
+export type TaskStatus = "WAITING" | "PROCESSING" | "FINISH" | "ABORTED";
+
+export interface TaskRow {
+  taskId: string;
+  appId: number;
+  /** The DescribeTaskDetail TaskType, e.g. "PullUpload", "DescribeFileAttributesTask". */
+  taskType: string;
+  status: TaskStatus;
+  priority: number;
+  fileId: string;
+  sessionId: string;
+  sessionContext: string;
+  /** The validated request parameters the task runs with. */
+  input: Record<string, unknown>;
+  /** Type-specific progress and results, shaped into the task view by the domain mappers. */
+  state: Record<string, unknown>;
+  errCode: number;
+  errCodeExt: string;
+  message: string;
+  createTime: number;
+  beginTime: number | null;
+  finishTime: number | null;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
+
+export type NewTask = Pick<
+  TaskRow,
+  | "taskId"
+  | "appId"
+  | "taskType"
+  | "priority"
+  | "fileId"
+  | "sessionId"
+  | "sessionContext"
+  | "input"
+  | "state"
+  | "createTime"
+>;
+
+export interface TaskListFilter {
+  appId: number;
+  status?: string;
+  fileId?: string;
+  createAfter?: number;
+  createBefore?: number;
+  finishAfter?: number;
+  finishBefore?: number;
+  sortField: "CreateTime" | "FinishTime";
+  order: "Asc" | "Desc";
+  /** Start at this task (inclusive): the ScrollToken of the previous page. */
+  fromTaskId?: string;
+  /** Tasks created before this are past retention and never listed. */
+  notBefore: number;
+  limit: number;
+}
+
+export interface MediaRow {
+  fileId: string;
+  appId: number;
+  name: string;
+  description: string;
+  classId: number;
+  /** File type as MediaBasicInfo.Type reports it, e.g. "mp4". */
+  type: string;
+  category: string;
+  /** Blob key of the original file. */
+  blobKey: string;
+  /** Blob key of the cover image, "" when none. */
+  coverKey: string;
+  metaData: Record<string, unknown>;
+  sourceType: string;
+  sourceContext: string;
+  storageRegion: string;
+  expireTime: string;
+  tags: string[];
+  createTime: number;
+  updateTime: number;
+}
+
+export interface MediaSearch {
+  appId: number;
+  fileIds?: string[];
+  names?: string[];
+  namePrefixes?: string[];
+  descriptions?: string[];
+  classIds?: number[];
+  categories?: string[];
+  sourceTypes?: string[];
+  mediaTypes?: string[];
+  storageRegions?: string[];
+  tags?: string[];
+  createAfter?: number;
+  createBefore?: number;
+  sortOrder: "Asc" | "Desc";
+  offset: number;
+  limit: number;
+}
+
+export interface AppRow {
+  subAppId: number;
+  name: string;
+  description: string;
+  status: "On" | "Off";
+  createTime: number;
+  isDefault: boolean;
+}
+
+/** What finishing a task changes besides the task row, committed in the same transaction. */
+export interface TaskEffects {
+  insertMedia?: MediaRow;
+  /** Shallow-merged into the media's MetaData (e.g. Md5 after DescribeFileAttributes). */
+  mergeMetaData?: { appId: number; fileId: string; patch: Record<string, unknown> };
+}
+
+export interface TaskFinish {
+  errCode: number;
+  errCodeExt: string;
+  message: string;
+  state: Record<string, unknown>;
+  finishTime: number;
+}
+
+export interface Store {
+  close(): Promise<void>;
+
+  // Applications.
+  ensureDefaultApp(appId: number, now: number): Promise<void>;
+  getApp(subAppId: number): Promise<AppRow | undefined>;
+  listApps(offset: number, limit: number): Promise<{ total: number; apps: AppRow[] }>;
+  createApp(app: AppRow): Promise<void>;
+  updateApp(
+    subAppId: number,
+    patch: Partial<Pick<AppRow, "name" | "description" | "status">>,
+  ): Promise<boolean>;
+  nextAppId(floor: number): Promise<number>;
+
+  // Tasks.
+  insertTask(task: NewTask): Promise<void>;
+  getTask(appId: number, taskId: string): Promise<TaskRow | undefined>;
+  findTaskBySession(appId: number, sessionId: string, since: number): Promise<TaskRow | undefined>;
+  listTasks(filter: TaskListFilter): Promise<TaskRow[]>;
+  /** Atomically takes the next runnable task (WAITING, or PROCESSING with an expired lease). */
+  claimTask(owner: string, now: number, leaseMs: number): Promise<TaskRow | undefined>;
+  /** Extends the lease and saves progress; false when the task is no longer ours. */
+  heartbeat(
+    taskId: string,
+    owner: string,
+    leaseUntil: number,
+    state?: Record<string, unknown>,
+  ): Promise<boolean>;
+  /** Ends a task FINISH with its effects, only while we still hold it; false otherwise. */
+  finishTask(taskId: string, owner: string, finish: TaskFinish, effects?: TaskEffects): Promise<boolean>;
+  abortTask(appId: number, taskId: string, now: number): Promise<"aborted" | "notWaiting" | "notFound">;
+  /** Embedded mode owns its database: leases left by a killed process are void at once. */
+  releaseAllLeases(): Promise<number>;
+  purgeTasks(createdBefore: number, limit: number): Promise<number>;
+  countRunnable(): Promise<number>;
+
+  // Media.
+  getMedia(appId: number, fileId: string): Promise<MediaRow | undefined>;
+  updateMedia(
+    appId: number,
+    fileId: string,
+    patch: Partial<
+      Pick<MediaRow, "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "updateTime">
+    >,
+  ): Promise<boolean>;
+  deleteMedia(appId: number, fileId: string): Promise<MediaRow | undefined>;
+  searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }>;
+}

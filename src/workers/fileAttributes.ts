@@ -1,0 +1,34 @@
+// DescribeFileAttributes: MD5 and SHA-1 of the original file, streamed in one pass.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import type { FileAttributesState } from "../domain/taskkinds.js";
+import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import type { TaskContext, TaskResult } from "../queue/pool.js";
+
+export async function runFileAttributes(ctx: TaskContext): Promise<TaskResult> {
+  const { task, deps } = ctx;
+  const media = await deps.store.getMedia(task.appId, task.fileId);
+  const stat = media && (await deps.blobs.stat(media.blobKey));
+  if (!media || !stat) {
+    throw new TaskFailure(TaskErrCode.sourceFile, "SourceFileError", "The media file no longer exists.");
+  }
+  const md5 = createHash("md5");
+  const sha1 = createHash("sha1");
+  let read = 0;
+  const stream = createReadStream(await deps.blobs.localPath(media.blobKey), {
+    highWaterMark: 1024 * 1024,
+    signal: ctx.signal,
+  });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    md5.update(chunk);
+    sha1.update(chunk);
+    read += chunk.length;
+    if (stat.size > 0) ctx.update({ progress: Math.floor((read / stat.size) * 99) });
+  }
+  const output = { Md5: md5.digest("hex"), Sha1: sha1.digest("hex") };
+  const state: FileAttributesState = { progress: 100, output };
+  ctx.state = state as Record<string, unknown>;
+  return {
+    effects: { mergeMetaData: { appId: task.appId, fileId: task.fileId, patch: { Md5: output.Md5 } } },
+  };
+}
