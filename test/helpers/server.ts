@@ -1,0 +1,201 @@
+// Starts a real openvod process for a test, as a user would (`openvod serve`), and hands out
+// official SDK clients pointed at it. Also serves local files over HTTP for PullUpload.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import { createReadStream, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as tencentcloud from "tencentcloud-sdk-nodejs-vod";
+
+// The SDK wraps requests in a proxy agent when these are set; tests talk to 127.0.0.1 only.
+for (const k of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) delete process.env[k];
+
+const here = fileURLToPath(new URL(".", import.meta.url));
+/** dist/test/helpers → repo root. */
+export const REPO_ROOT = resolve(here, "../../..");
+const CLI = join(REPO_ROOT, "dist/src/cli/main.js");
+
+export const SECRET_ID = "AKIDopenvodTestSecretId000000000000";
+export const SECRET_KEY = "openvodTestSecretKey0000000000000";
+export const APP_ID = 1250000000;
+
+const VodClient = tencentcloud.vod.v20180717.Client;
+export type Vod = InstanceType<typeof VodClient>;
+
+export interface ServerOptions {
+  env?: Record<string, string>;
+  /** Reuse a data directory (restart tests). */
+  dataDir?: string;
+}
+
+export class OpenvodProcess {
+  child!: ChildProcess;
+  url = "";
+  port = 0;
+  stderr = "";
+  readonly dataDir: string;
+  private readonly ownsDataDir: boolean;
+
+  constructor(private readonly opts: ServerOptions = {}) {
+    this.ownsDataDir = !opts.dataDir;
+    this.dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "openvod-test-"));
+  }
+
+  async start(): Promise<this> {
+    this.stderr = "";
+    this.child = spawn(process.execPath, [CLI, "serve"], {
+      env: {
+        ...process.env,
+        OPENVOD_PORT: "0",
+        OPENVOD_HOST: "127.0.0.1",
+        OPENVOD_DATA_DIR: this.dataDir,
+        OPENVOD_SECRET_ID: SECRET_ID,
+        OPENVOD_SECRET_KEY: SECRET_KEY,
+        OPENVOD_APP_ID: String(APP_ID),
+        OPENVOD_ALLOW_PRIVATE_URLS: "true",
+        OPENVOD_STRICT_SHAPE: "1",
+        OPENVOD_WORKERS: "2",
+        OPENVOD_LOG_LEVEL: "warn",
+        ...this.opts.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child.stderr!.on("data", (d) => (this.stderr += d));
+    this.url = await new Promise<string>((resolveUrl, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`openvod did not start:\n${this.stderr}`)), 20_000);
+      this.child.stdout!.on("data", (d) => {
+        out += d;
+        const m = /openvod listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolveUrl(m[1]!);
+        }
+      });
+      this.child.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`openvod exited with ${code}:\n${this.stderr}`));
+      });
+    });
+    this.port = Number(new URL(this.url).port);
+    return this;
+  }
+
+  client(o: { secretId?: string; secretKey?: string; signMethod?: string; reqMethod?: string } = {}): Vod {
+    const profile: Record<string, unknown> = {
+      httpProfile: {
+        endpoint: `127.0.0.1:${this.port}`,
+        protocol: "http://",
+        ...(o.reqMethod ? { reqMethod: o.reqMethod } : {}),
+      },
+    };
+    if (o.signMethod) profile.signMethod = o.signMethod;
+    return new VodClient({
+      credential: { secretId: o.secretId ?? SECRET_ID, secretKey: o.secretKey ?? SECRET_KEY },
+      region: "ap-guangzhou",
+      profile,
+    });
+  }
+
+  /** kill -9: no chance to clean up, as in a crash. */
+  async kill9(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.kill("SIGKILL");
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise((r) => this.child.once("exit", r));
+      this.child.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (this.child.exitCode === null && this.child.signalCode === null) await this.kill9();
+    }
+    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+export async function startOpenvod(opts: ServerOptions = {}): Promise<OpenvodProcess> {
+  return new OpenvodProcess(opts).start();
+}
+
+/** A plain HTTP server serving files from a directory (the "remote" PullUpload fetches from). */
+export class FileServer {
+  private server!: Server;
+  url = "";
+  requests = 0;
+  /** Per-path hooks to misbehave (status codes, slow bodies, redirects). */
+  readonly routes = new Map<
+    string,
+    (req: import("node:http").IncomingMessage, res: import("node:http").ServerResponse) => void
+  >();
+
+  constructor(readonly root: string) {}
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      this.requests++;
+      const path = decodeURIComponent(new URL(req.url!, "http://x").pathname);
+      const route = this.routes.get(path);
+      if (route) return route(req, res);
+      const file = join(this.root, path);
+      if (!file.startsWith(this.root)) return res.writeHead(403).end();
+      let size: number;
+      try {
+        size = statSync(file).size;
+      } catch {
+        return res.writeHead(404).end();
+      }
+      res.writeHead(200, { "content-length": size, "content-type": "application/octet-stream" });
+      createReadStream(file).pipe(res);
+    });
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
+    const addr = this.server.address() as { port: number };
+    this.url = `http://127.0.0.1:${addr.port}`;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+/** Polls DescribeTaskDetail until the task leaves WAITING/PROCESSING; returns every status seen. */
+export async function waitForTask(
+  vod: Vod,
+  taskId: string,
+  o: { timeoutMs?: number; subAppId?: number } = {},
+): Promise<{ detail: any; seen: string[] }> {
+  const deadline = Date.now() + (o.timeoutMs ?? 60_000);
+  const seen: string[] = [];
+  for (;;) {
+    const detail: any = await vod.DescribeTaskDetail({
+      TaskId: taskId,
+      ...(o.subAppId ? { SubAppId: o.subAppId } : {}),
+    });
+    if (seen[seen.length - 1] !== detail.Status) seen.push(detail.Status);
+    if (detail.Status === "FINISH" || detail.Status === "ABORTED") return { detail, seen };
+    if (Date.now() > deadline) throw new Error(`task ${taskId} still ${detail.Status} after timeout`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Runs fn and returns the SDK error it throws (fails the test when nothing is thrown). */
+export async function sdkError(
+  fn: () => Promise<unknown>,
+): Promise<{ code: string; message: string; requestId: string }> {
+  try {
+    await fn();
+  } catch (err: any) {
+    return { code: err.code, message: err.message, requestId: err.requestId };
+  }
+  throw new Error("expected the call to fail");
+}
+
+export function tempDir(prefix = "openvod-media-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
