@@ -109,6 +109,11 @@ export const SETTINGS = {
 
 export type SettingName = keyof typeof SETTINGS;
 
+/** The `openvod serve` flag of a setting: dataDir → data-dir. */
+export function flagOf(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
 function int(name: SettingName, raw: string, min: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
@@ -176,4 +181,12 @@ export function loadConfig(
     leaseMs: int("leaseMs", raw("leaseMs"), 1000),
     logLevel: raw("logLevel"),
   };
+}
+
+/** The README's configuration table, generated so it cannot drift (test/readme.test.ts). */
+export function settingsTable(): string {
+  const rows = Object.entries(SETTINGS).map(
+    ([name, s]) => `| \`${s.env}\` | \`--${flagOf(name)}\` | ${s.default === "" ? "—" : `\`${s.default}\``} | ${s.help} |`,
+  );
+  return ["| Variable | Flag | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }

@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // `openvod` command line: `openvod serve` runs the server; each OPENVOD_* setting has a flag.
 import { Command, Option } from "commander";
-import { loadConfig, SETTINGS, type SettingName } from "../config.js";
+import { flagOf, loadConfig, SETTINGS, type SettingName } from "../config.js";
 import { createLogger, startOpenvod } from "../app.js";
-
-const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 
 const program = new Command("openvod").description(
   "A self-hosted server that speaks Tencent Cloud VOD's API",
@@ -12,7 +10,7 @@ const program = new Command("openvod").description(
 
 const serve = program.command("serve").description("run the API server and the task workers");
 for (const [name, s] of Object.entries(SETTINGS)) {
-  serve.addOption(new Option(`--${kebab(name)} <value>`, `${s.help} [${s.env}]`));
+  serve.addOption(new Option(`--${flagOf(name)} <value>`, `${s.help} [${s.env}]`));
 }
 serve.action(async (opts: Record<string, string | undefined>) => {
   const overrides: Partial<Record<SettingName, string>> = {};
@@ -43,6 +41,14 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 });
+
+program
+  .command("support-table")
+  .description("print the README's table of supported actions")
+  .action(async () => {
+    const { supportTable } = await import("../actions/supportTable.js");
+    process.stdout.write(supportTable() + "\n");
+  });
 
 program.parseAsync().catch((err) => {
   console.error(`openvod: ${err instanceof Error ? err.message : String(err)}`);
