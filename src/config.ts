@@ -186,7 +186,8 @@ export function loadConfig(
 /** The README's configuration table, generated so it cannot drift (test/readme.test.ts). */
 export function settingsTable(): string {
   const rows = Object.entries(SETTINGS).map(
-    ([name, s]) => `| \`${s.env}\` | \`--${flagOf(name)}\` | ${s.default === "" ? "—" : `\`${s.default}\``} | ${s.help} |`,
+    ([name, s]) =>
+      `| \`${s.env}\` | \`--${flagOf(name)}\` | ${s.default === "" ? "—" : `\`${s.default}\``} | ${s.help} |`,
   );
   return ["| Variable | Flag | Default | Meaning |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
