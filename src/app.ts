@@ -5,7 +5,10 @@ import pino, { type Logger } from "pino";
 import { LocalBlobStore } from "./blobs/local.js";
 import type { Config } from "./config.js";
 import { Urls, type Deps } from "./domain/deps.js";
+import { EventHub } from "./domain/events.js";
 import "./domain/taskkinds.js";
+import { PushDispatcher } from "./events/push.js";
+import { registerTestHooks, TestClock } from "./http/testHooks.js";
 import { buildServer } from "./http/server.js";
 import { locateMediaTools } from "./media/tools.js";
 import { WorkerPool } from "./queue/pool.js";
@@ -20,6 +23,8 @@ export interface Running {
 
 const PURGE_EVERY_MS = 60_000;
 const PURGE_BATCH = 500;
+/** Events nobody pulled are kept this long (4 days, as the cloud keeps them). */
+const EVENT_RETENTION_MS = 4 * 24 * 3600 * 1000;
 
 export function createLogger(level: string): Logger {
   // Logs go to stderr: stdout carries only the "listening" line that scripts wait for.
@@ -58,6 +63,7 @@ export async function startOpenvod(
   if (released) log.info({ tasks: released }, "re-queued tasks interrupted by the last stop");
 
   let pool: WorkerPool | undefined;
+  const clock = new TestClock();
   const deps: Deps = {
     config,
     store,
@@ -65,12 +71,15 @@ export async function startOpenvod(
     tools,
     urls: new Urls(),
     log,
+    events: new EventHub(),
     wakeWorkers: () => pool?.wake(),
-    now: () => Date.now(),
+    now: () => clock.now(),
   };
   pool = new WorkerPool(deps, taskHandlers);
+  const pusher = new PushDispatcher(deps);
 
   const server = await buildServer(deps);
+  if (config.testHooks) registerTestHooks(server, deps, clock);
   await server.listen({ host: config.host, port: config.port });
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;
@@ -78,6 +87,7 @@ export async function startOpenvod(
   const url = `http://${hostPart}:${port}`;
   deps.urls.base = config.publicUrl ?? url;
   pool.start();
+  pusher.start();
 
   let purging = false;
   const purge = setInterval(async () => {
@@ -103,6 +113,7 @@ export async function startOpenvod(
       clearInterval(purge);
       await server.close();
       await pool!.stop();
+      await pusher.stop();
       await store.close();
     },
   };

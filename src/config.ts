@@ -26,6 +26,10 @@ export interface Config {
   taskTimeoutMs: number;
   maxTaskAttempts: number;
   leaseMs: number;
+  eventRetryBaseMs: number;
+  eventRetryMaxMs: number;
+  eventPushMaxAgeMs: number;
+  testHooks: boolean;
   logLevel: string;
 }
 
@@ -99,6 +103,26 @@ export const SETTINGS = {
     env: "OPENVOD_LEASE_MS",
     default: "30000",
     help: "how long a claimed task is held without renewal",
+  },
+  eventRetryBaseMs: {
+    env: "OPENVOD_EVENT_RETRY_BASE_MS",
+    default: "1000",
+    help: "first retry delay of a failed callback (doubles each time)",
+  },
+  eventRetryMaxMs: {
+    env: "OPENVOD_EVENT_RETRY_MAX_MS",
+    default: "600000",
+    help: "longest delay between callback retries",
+  },
+  eventPushMaxAgeMs: {
+    env: "OPENVOD_EVENT_PUSH_MAX_AGE_MS",
+    default: String(24 * 3600 * 1000),
+    help: "stop retrying a callback this long after its event",
+  },
+  testHooks: {
+    env: "OPENVOD_TEST_HOOKS",
+    default: "false",
+    help: "enable /_openvod/test endpoints (clock control for tests; never in production)",
   },
   logLevel: {
     env: "OPENVOD_LOG_LEVEL",
@@ -179,6 +203,10 @@ export function loadConfig(
     taskTimeoutMs: int("taskTimeoutMs", raw("taskTimeoutMs"), 1000),
     maxTaskAttempts: int("maxTaskAttempts", raw("maxTaskAttempts"), 1),
     leaseMs: int("leaseMs", raw("leaseMs"), 1000),
+    eventRetryBaseMs: int("eventRetryBaseMs", raw("eventRetryBaseMs"), 1),
+    eventRetryMaxMs: int("eventRetryMaxMs", raw("eventRetryMaxMs"), 1),
+    eventPushMaxAgeMs: int("eventPushMaxAgeMs", raw("eventPushMaxAgeMs"), 1000),
+    testHooks: bool(raw("testHooks")),
     logLevel: raw("logLevel"),
   };
 }

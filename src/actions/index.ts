@@ -1,11 +1,12 @@
 // The action registry: every action openvod implements, by family. Actions in the spec but
 // not here answer UnsupportedOperation (see src/http/api.ts).
 import { appActions } from "./apps.js";
+import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { taskActions } from "./tasks.js";
 import type { ActionDef } from "./types.js";
 import { uploadActions } from "./upload.js";
 
 export const actions: ReadonlyMap<string, ActionDef> = new Map(
-  Object.entries({ ...taskActions, ...mediaActions, ...uploadActions, ...appActions }),
+  Object.entries({ ...taskActions, ...mediaActions, ...uploadActions, ...appActions, ...eventActions }),
 );

@@ -4,6 +4,7 @@ import type { BlobStore } from "../blobs/types.js";
 import type { Config } from "../config.js";
 import type { MediaTools } from "../media/tools.js";
 import type { Store } from "../store/types.js";
+import type { EventHub } from "./events.js";
 
 /** Where clients fetch files: OPENVOD_PUBLIC_URL, or the listening address once known. */
 export class Urls {
@@ -20,6 +21,7 @@ export interface Deps {
   tools: MediaTools;
   urls: Urls;
   log: Logger;
+  events: EventHub;
   /** Wakes idle workers after a task was queued. */
   wakeWorkers(): void;
   now(): number;

@@ -27,7 +27,7 @@ export function mediaBasicInfo(m: MediaRow, urls: Urls): Record<string, unknown>
       WebPageRecordInfo: null,
     },
     StorageRegion: m.storageRegion,
-    StoragePath: "/" + m.blobKey,
+    StoragePath: m.blobKey ? "/" + m.blobKey : "",
     TagSet: m.tags,
     Vid: "",
     Category: m.category,

@@ -2,6 +2,7 @@
 // side of each type lives in src/workers.
 import type { MediaRow, TaskRow } from "../store/types.js";
 import { TASK_ID_KIND } from "./ids.js";
+import { completionEvent } from "./events.js";
 import { mediaBasicInfo } from "./media.js";
 import { registerTaskKind, taskProgress } from "./tasks.js";
 
@@ -40,6 +41,24 @@ registerTaskKind({
       Progress: taskProgress(task),
     };
   },
+  events(task, config, urls) {
+    const events = [completionEvent("PullComplete", "PullCompleteEvent", task, urls)];
+    const media = (task.state as PullState).media;
+    if (media && task.errCode === 0 && config.uploadSwitch === "ON") {
+      events.push({
+        type: "NewFileUpload",
+        field: "FileUploadEvent",
+        payload: {
+          FileId: media.fileId,
+          MediaBasicInfo: mediaBasicInfo(media, urls),
+          ProcedureTaskId: "",
+          ReviewAudioVideoTaskId: "",
+          MetaData: media.metaData,
+        },
+      });
+    }
+    return events;
+  },
 });
 
 /** What a DescribeFileAttributes task keeps in its state. */
@@ -67,4 +86,7 @@ registerTaskKind({
       SessionContext: task.sessionContext,
     };
   },
+  events: (task, _config, urls) => [
+    completionEvent("DescribeFileAttributesComplete", "DescribeFileAttributesCompleteEvent", task, urls),
+  ],
 });

@@ -2,7 +2,8 @@
 // mapping from a stored task to its DescribeTaskDetail and DescribeTasks views. Each task type
 // registers a TaskKind with its own payload mapper; the queue runs them (src/queue).
 import { errors } from "../protocol/errors.js";
-import type { NewTask, TaskRow } from "../store/types.js";
+import type { EventConfig, NewTask, TaskRow } from "../store/types.js";
+import type { EventSpec } from "./events.js";
 import type { Deps, Urls } from "./deps.js";
 import { isoTime, newTaskId } from "./ids.js";
 
@@ -15,6 +16,8 @@ export interface TaskKind {
   payloadField: string;
   /** The payload object (shaped against the spec afterwards). */
   view(task: TaskRow, urls: Urls): Record<string, unknown>;
+  /** The events the finished task emits (its completion event, and any other it causes). */
+  events?(finished: TaskRow, config: EventConfig, urls: Urls): EventSpec[];
 }
 
 const kinds = new Map<string, TaskKind>();

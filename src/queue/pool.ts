@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deps } from "../domain/deps.js";
+import { taskEvents } from "../domain/events.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskEffects, TaskRow } from "../store/types.js";
 
@@ -110,19 +111,20 @@ export class WorkerPool {
   private async execute(task: TaskRow): Promise<void> {
     const { deps } = this;
     const { store, config, log } = deps;
-    const finish = (
+    const finish = async (
       errCode: number,
       errCodeExt: string,
       message: string,
       state: Record<string, unknown>,
-      effects?: TaskEffects,
-    ) =>
-      store.finishTask(
-        task.taskId,
-        this.owner,
-        { errCode, errCodeExt, message, state, finishTime: deps.now() },
-        effects,
-      );
+      effects: TaskEffects = {},
+    ) => {
+      const done = { errCode, errCodeExt, message, state, finishTime: deps.now() };
+      const finished: TaskRow = { ...task, ...done, status: "FINISH" };
+      const events = await taskEvents(deps, finished);
+      if (await store.finishTask(task.taskId, this.owner, done, { ...effects, events })) {
+        if (events.length) deps.events.notify(task.appId);
+      }
+    };
 
     if (task.attempts > config.maxTaskAttempts) {
       await finish(

@@ -2,17 +2,22 @@
 // acknowledged task survives power loss as well as kill -9). better-sqlite3 is synchronous,
 // which suits SQLite: each call is microseconds and there is no pool to manage.
 import Database from "better-sqlite3";
-import type {
-  AppRow,
-  MediaRow,
-  MediaSearch,
-  NewTask,
-  Store,
-  TaskEffects,
-  TaskFinish,
-  TaskListFilter,
-  TaskRow,
-  TaskStatus,
+import { randomBytes } from "node:crypto";
+import {
+  DEFAULT_EVENT_CONFIG,
+  type AppRow,
+  type EventConfig,
+  type EventRow,
+  type NewEvent,
+  type MediaRow,
+  type MediaSearch,
+  type NewTask,
+  type Store,
+  type TaskEffects,
+  type TaskFinish,
+  type TaskListFilter,
+  type TaskRow,
+  type TaskStatus,
 } from "./types.js";
 
 /** Numbered migrations; PRAGMA user_version records how many ran. Append only. */
@@ -72,6 +77,32 @@ const MIGRATIONS: string[] = [
   );
   CREATE INDEX media_app_create ON media (app_id, create_time);
   `,
+  `
+  CREATE TABLE event_configs (
+    app_id INTEGER PRIMARY KEY,
+    mode TEXT NOT NULL,
+    notification_url TEXT NOT NULL,
+    sign_key TEXT NOT NULL,
+    upload_switch TEXT NOT NULL,
+    delete_switch TEXT NOT NULL,
+    persistence_switch TEXT NOT NULL
+  );
+  CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    app_id INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    content TEXT NOT NULL,
+    delivery TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    available_at INTEGER NOT NULL,
+    handle TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT NOT NULL DEFAULT ''
+  );
+  CREATE INDEX events_due ON events (delivery, app_id, available_at, seq);
+  CREATE INDEX events_handle ON events (handle) WHERE handle <> '';
+  CREATE INDEX events_created ON events (create_time);
+  `,
 ];
 
 type Raw = Record<string, unknown>;
@@ -119,6 +150,20 @@ function mediaFromRaw(r: Raw): MediaRow {
     tags: JSON.parse(r.tags as string),
     createTime: r.create_time as number,
     updateTime: r.update_time as number,
+  };
+}
+
+function eventFromRaw(r: Raw): EventRow {
+  return {
+    seq: r.seq as number,
+    appId: r.app_id as number,
+    eventType: r.event_type as string,
+    content: JSON.parse(r.content as string),
+    delivery: r.delivery as EventRow["delivery"],
+    createTime: r.create_time as number,
+    handle: r.handle as string,
+    attempts: r.attempts as number,
+    availableAt: r.available_at as number,
   };
 }
 
@@ -193,6 +238,24 @@ export class SqliteStore implements Store {
       insertApp: p(`INSERT INTO apps (sub_app_id, name, description, status, create_time, is_default)
         VALUES (@subAppId, @name, @description, @status, @createTime, @isDefault)`),
       maxAppId: p("SELECT MAX(sub_app_id) AS m FROM apps WHERE is_default = 0"),
+      getEventConfig: p("SELECT * FROM event_configs WHERE app_id = ?"),
+      putEventConfig:
+        p(`INSERT OR REPLACE INTO event_configs (app_id, mode, notification_url, sign_key, upload_switch,
+        delete_switch, persistence_switch) VALUES (@appId, @mode, @notificationUrl, @signKey, @uploadSwitch,
+        @deleteSwitch, @persistenceSwitch)`),
+      insertEvent: p(`INSERT INTO events (app_id, event_type, content, delivery, create_time, available_at)
+        VALUES (@appId, @eventType, @content, @delivery, @createTime, 0)`),
+      pullable: p(`SELECT * FROM events WHERE delivery = 'PULL' AND app_id = ? AND available_at <= ?
+        ORDER BY seq LIMIT ?`),
+      hideEvent: p("UPDATE events SET handle = ?, available_at = ?, attempts = attempts + 1 WHERE seq = ?"),
+      confirmEvent: p("DELETE FROM events WHERE app_id = ? AND handle = ? AND available_at > ?"),
+      countPullable: p(
+        `SELECT COUNT(*) AS n FROM events WHERE delivery = 'PULL' AND app_id = ? AND available_at <= ?`,
+      ),
+      settleDelivered: p("DELETE FROM events WHERE seq = ?"),
+      settleRetry: p("UPDATE events SET available_at = ?, last_error = ? WHERE seq = ?"),
+      nextPushDue: p("SELECT MIN(available_at) AS t FROM events WHERE delivery = 'PUSH'"),
+      purgeEvents: p("DELETE FROM events WHERE create_time < ?"),
     };
   }
 
@@ -340,6 +403,7 @@ export class SqliteStore implements Store {
           owner,
         );
         if (r.changes === 0) return false;
+        this.writeEvents(effects.events);
         if (effects.insertMedia) {
           const m = effects.insertMedia;
           this.stmt.insertMedia!.run({
@@ -371,6 +435,8 @@ export class SqliteStore implements Store {
   }
 
   async releaseAllLeases(): Promise<number> {
+    // Callbacks claimed or backing off when the last process stopped are due again at once.
+    this.db.prepare("UPDATE events SET available_at = 0 WHERE delivery = 'PUSH'").run();
     return this.stmt.releaseLeases!.run().changes;
   }
 
@@ -391,7 +457,10 @@ export class SqliteStore implements Store {
     appId: number,
     fileId: string,
     patch: Partial<
-      Pick<MediaRow, "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "updateTime">
+      Pick<
+        MediaRow,
+        "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "blobKey" | "updateTime"
+      >
     >,
   ): Promise<boolean> {
     const cols: Record<string, unknown> = {
@@ -401,6 +470,7 @@ export class SqliteStore implements Store {
       expire_time: patch.expireTime,
       tags: patch.tags && JSON.stringify(patch.tags),
       cover_key: patch.coverKey,
+      blob_key: patch.blobKey,
       update_time: patch.updateTime,
     };
     const sets = Object.entries(cols).filter(([, v]) => v !== undefined);
@@ -409,9 +479,14 @@ export class SqliteStore implements Store {
     return this.db.prepare(sql).run(...sets.map(([, v]) => v), fileId, appId).changes > 0;
   }
 
-  async deleteMedia(appId: number, fileId: string): Promise<MediaRow | undefined> {
-    const r = this.stmt.deleteMedia!.get(fileId, appId) as Raw | undefined;
-    return r && mediaFromRaw(r);
+  async deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined> {
+    return this.db
+      .transaction(() => {
+        const r = this.stmt.deleteMedia!.get(fileId, appId) as Raw | undefined;
+        if (r) this.writeEvents(events);
+        return r && mediaFromRaw(r);
+      })
+      .immediate();
   }
 
   async searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }> {
@@ -420,17 +495,24 @@ export class SqliteStore implements Store {
     const list = (col: string, values: unknown[] | undefined) => {
       if (values?.length) where.push(inList(col, values, params));
     };
+    // Names and Descriptions match fuzzily, as in the cloud: any one given text inside the field.
+    const contains = (col: string, values: string[] | undefined) => {
+      if (!values?.length) return;
+      where.push(`(${values.map(() => `instr(${col}, ?) > 0`).join(" OR ")})`);
+      params.push(...values);
+    };
     list("file_id", q.fileIds);
-    list("name", q.names);
-    list("description", q.descriptions);
+    contains("name", q.names);
+    contains("description", q.descriptions);
     list("class_id", q.classIds);
     list("category", q.categories);
     list("source_type", q.sourceTypes);
     list("type", q.mediaTypes);
     list("storage_region", q.storageRegions);
     if (q.namePrefixes?.length) {
-      where.push(`(${q.namePrefixes.map(() => "substr(name, 1, ?) = ?").join(" OR ")})`);
-      for (const p of q.namePrefixes) params.push(p.length, p);
+      // length() counts characters as substr() does (JS .length counts UTF-16 units instead).
+      where.push(`(${q.namePrefixes.map(() => "substr(name, 1, length(?)) = ?").join(" OR ")})`);
+      for (const p of q.namePrefixes) params.push(p, p);
     }
     if (q.tags?.length) {
       where.push(
@@ -448,5 +530,108 @@ export class SqliteStore implements Store {
       .prepare(`SELECT * FROM media WHERE ${w} ORDER BY create_time ${dir}, rowid ${dir} LIMIT ? OFFSET ?`)
       .all(...params, q.limit, q.offset) as Raw[];
     return { total, media: rows.map(mediaFromRaw) };
+  }
+
+  private writeEvents(events: NewEvent[] | undefined): void {
+    for (const e of events ?? []) this.stmt.insertEvent!.run({ ...e, content: JSON.stringify(e.content) });
+  }
+
+  async getEventConfig(appId: number): Promise<EventConfig> {
+    const r = this.stmt.getEventConfig!.get(appId) as Raw | undefined;
+    if (!r) return { ...DEFAULT_EVENT_CONFIG };
+    return {
+      mode: r.mode as EventConfig["mode"],
+      notificationUrl: r.notification_url as string,
+      signKey: r.sign_key as string,
+      uploadSwitch: r.upload_switch as EventConfig["uploadSwitch"],
+      deleteSwitch: r.delete_switch as EventConfig["deleteSwitch"],
+      persistenceSwitch: r.persistence_switch as EventConfig["persistenceSwitch"],
+    };
+  }
+
+  async setEventConfig(appId: number, patch: Partial<EventConfig>): Promise<void> {
+    const cur = await this.getEventConfig(appId);
+    const next = { ...cur, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+    this.stmt.putEventConfig!.run({ appId, ...next });
+  }
+
+  async insertEvents(events: NewEvent[]): Promise<void> {
+    this.db.transaction(() => this.writeEvents(events)).immediate();
+  }
+
+  async pullEvents(appId: number, now: number, hideMs: number, limit: number): Promise<EventRow[]> {
+    return this.db
+      .transaction(() => {
+        const rows = (this.stmt.pullable!.all(appId, now, limit) as Raw[]).map(eventFromRaw);
+        for (const e of rows) {
+          e.handle = randomBytes(16).toString("hex");
+          e.availableAt = now + hideMs;
+          e.attempts++;
+          this.stmt.hideEvent!.run(e.handle, e.availableAt, e.seq);
+        }
+        return rows;
+      })
+      .immediate();
+  }
+
+  async confirmEvents(appId: number, handles: string[], now: number): Promise<string[]> {
+    return this.db
+      .transaction(() => handles.filter((h) => this.stmt.confirmEvent!.run(appId, h, now).changes === 0))
+      .immediate();
+  }
+
+  async countPullableEvents(appId: number, now: number): Promise<number> {
+    return (this.stmt.countPullable!.get(appId, now) as { n: number }).n;
+  }
+
+  async claimPushEvents(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    perApp: number,
+    busyApps: number[],
+  ): Promise<EventRow[]> {
+    return this.db
+      .transaction(() => {
+        const params: unknown[] = [now];
+        const busy = busyApps.length
+          ? `AND ${inList("app_id", busyApps, params)}`.replace(" IN ", " NOT IN ")
+          : "";
+        params.push(perApp, limit);
+        // At most perApp events of one application per claim, so one busy receiver cannot fill the batch.
+        const rows = this.db
+          .prepare(
+            `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY available_at, seq) AS rn
+           FROM events WHERE delivery = 'PUSH' AND available_at <= ? ${busy}) WHERE rn <= ? ORDER BY available_at, seq LIMIT ?`,
+          )
+          .all(...params) as Raw[];
+        const claimed = rows.map(eventFromRaw);
+        for (const e of claimed) {
+          e.attempts++;
+          this.db
+            .prepare("UPDATE events SET available_at = ?, attempts = attempts + 1 WHERE seq = ?")
+            .run(now + leaseMs, e.seq);
+        }
+        return claimed;
+      })
+      .immediate();
+  }
+
+  async settlePushEvent(
+    seq: number,
+    delivered: boolean,
+    retryAt: number | null,
+    error: string,
+  ): Promise<void> {
+    if (delivered || retryAt === null) this.stmt.settleDelivered!.run(seq);
+    else this.stmt.settleRetry!.run(retryAt, error.slice(0, 500), seq);
+  }
+
+  async nextPushDue(): Promise<number | undefined> {
+    return ((this.stmt.nextPushDue!.get() as { t: number | null }).t ?? undefined) as number | undefined;
+  }
+
+  async purgeEvents(createdBefore: number): Promise<number> {
+    return this.stmt.purgeEvents!.run(createdBefore).changes;
   }
 }

@@ -111,8 +111,49 @@ export interface AppRow {
   isDefault: boolean;
 }
 
+export type EventDelivery = "PULL" | "PUSH";
+
+export interface EventConfig {
+  mode: EventDelivery;
+  notificationUrl: string;
+  signKey: string;
+  uploadSwitch: "ON" | "OFF";
+  deleteSwitch: "ON" | "OFF";
+  persistenceSwitch: "ON" | "OFF";
+}
+
+export const DEFAULT_EVENT_CONFIG: EventConfig = {
+  mode: "PULL",
+  notificationUrl: "",
+  signKey: "",
+  uploadSwitch: "OFF",
+  deleteSwitch: "OFF",
+  persistenceSwitch: "OFF",
+};
+
+export interface NewEvent {
+  appId: number;
+  eventType: string;
+  /** The EventContent without EventHandle, shaped against the spec. */
+  content: Record<string, unknown>;
+  /** Fixed when the event is created, from the application's mode at that moment. */
+  delivery: EventDelivery;
+  createTime: number;
+}
+
+export interface EventRow extends NewEvent {
+  seq: number;
+  /** PULL: the handle of the latest pull. */
+  handle: string;
+  attempts: number;
+  /** PULL: when it may be pulled again; PUSH: when the next attempt is due. */
+  availableAt: number;
+}
+
 /** What finishing a task changes besides the task row, committed in the same transaction. */
 export interface TaskEffects {
+  /** Events the finished task emits; written with it so none is lost or emitted for nothing. */
+  events?: NewEvent[];
   insertMedia?: MediaRow;
   /** Shallow-merged into the media's MetaData (e.g. Md5 after DescribeFileAttributes). */
   mergeMetaData?: { appId: number; fileId: string; patch: Record<string, unknown> };
@@ -157,7 +198,7 @@ export interface Store {
   /** Ends a task FINISH with its effects, only while we still hold it; false otherwise. */
   finishTask(taskId: string, owner: string, finish: TaskFinish, effects?: TaskEffects): Promise<boolean>;
   abortTask(appId: number, taskId: string, now: number): Promise<"aborted" | "notWaiting" | "notFound">;
-  /** Embedded mode owns its database: leases left by a killed process are void at once. */
+  /** Embedded mode owns its database: leases (of tasks and of callbacks) left by a killed process are void at once. */
   releaseAllLeases(): Promise<number>;
   purgeTasks(createdBefore: number, limit: number): Promise<number>;
   countRunnable(): Promise<number>;
@@ -168,9 +209,35 @@ export interface Store {
     appId: number,
     fileId: string,
     patch: Partial<
-      Pick<MediaRow, "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "updateTime">
+      Pick<
+        MediaRow,
+        "name" | "description" | "classId" | "expireTime" | "tags" | "coverKey" | "blobKey" | "updateTime"
+      >
     >,
   ): Promise<boolean>;
-  deleteMedia(appId: number, fileId: string): Promise<MediaRow | undefined>;
+  /** Deletes the media row, writing `events` in the same transaction. */
+  deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined>;
   searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }>;
+
+  // Events.
+  getEventConfig(appId: number): Promise<EventConfig>;
+  setEventConfig(appId: number, patch: Partial<EventConfig>): Promise<void>;
+  insertEvents(events: NewEvent[]): Promise<void>;
+  /** Takes up to `limit` pullable events, hiding them for `hideMs` under fresh handles. */
+  pullEvents(appId: number, now: number, hideMs: number, limit: number): Promise<EventRow[]>;
+  /** Deletes the events whose handles are current and unexpired; returns the handles that were not. */
+  confirmEvents(appId: number, handles: string[], now: number): Promise<string[]>;
+  countPullableEvents(appId: number, now: number): Promise<number>;
+  /** Claims due PUSH events (at most `perApp` per application, skipping `busyApps`). */
+  claimPushEvents(
+    now: number,
+    leaseMs: number,
+    limit: number,
+    perApp: number,
+    busyApps: number[],
+  ): Promise<EventRow[]>;
+  /** After a delivery attempt: delivered (delete) or retry at `retryAt` (null = give up). */
+  settlePushEvent(seq: number, delivered: boolean, retryAt: number | null, error: string): Promise<void>;
+  nextPushDue(): Promise<number | undefined>;
+  purgeEvents(createdBefore: number): Promise<number>;
 }
