@@ -2,11 +2,11 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { createHash, createHmac } from "node:crypto";
 import * as tencentcloud from "tencentcloud-sdk-nodejs-vod";
 import { ApiError } from "../src/protocol/errors.js";
 import { authenticate, type SignedRequest } from "../src/protocol/signature.js";
 import { unflatten } from "../src/protocol/params.js";
+import { legacyForm as signLegacy, tc3Headers as signTc3, type Tc3Options } from "./helpers/sign.js";
 
 // The SDK's fetch wrapper routes everything through http_proxy when it is set.
 for (const k of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) delete process.env[k];
@@ -94,54 +94,13 @@ function send(method: string, path: string, headers: Record<string, string>, bod
   });
 }
 
-/** Independent TC3 signer (mirrors sign.js) so the tests can craft bodies the SDK never sends. */
-function tc3Headers(o: {
-  body: string;
-  action?: string;
-  ts?: number;
-  date?: string;
-  signedHost?: string;
-  contentType?: string;
-  lower?: boolean;
-}): Record<string, string> {
-  const ts = o.ts ?? now();
-  const date = o.date ?? new Date(ts * 1000).toISOString().slice(0, 10);
-  const ct = o.contentType ?? "application/json";
-  const sha = (s: string) => createHash("sha256").update(s).digest("hex");
-  const h = (k: string | Buffer, s: string) => createHmac("sha256", k).update(s).digest();
-  const host = o.signedHost ?? "127.0.0.1";
-  const canonHeaders = `content-type:${o.lower ? ct.toLowerCase() : ct}\nhost:${host}\n`;
-  const canonical = `POST\n/\n\n${canonHeaders}\ncontent-type;host\n${sha(o.body)}`;
-  const sts = `TC3-HMAC-SHA256\n${ts}\n${date}/vod/tc3_request\n${sha(canonical)}`;
-  const sig = h(h(h(h("TC3" + KEY, date), "vod"), "tc3_request"), sts).toString("hex");
-  const headers: Record<string, string> = {
-    "Content-Type": ct,
-    "X-TC-Version": "2018-07-17",
-    "X-TC-Timestamp": String(ts),
-    Authorization: `TC3-HMAC-SHA256 Credential=${ID}/${date}/vod/tc3_request, SignedHeaders=content-type;host, Signature=${sig}`,
-  };
-  if (o.action !== "") headers["X-TC-Action"] = o.action ?? "DescribeTaskDetail";
-  return headers;
-}
+/** The shared independent signers (test/helpers/sign.ts), bound to this file's key pair. */
+const tc3Headers = (o: Omit<Tc3Options, "secretId" | "secretKey">) =>
+  signTc3({ secretId: ID, secretKey: KEY, ...o });
 
 /** Legacy form body signed like abstract_client.js formatRequestData. */
-function legacyForm(params: Record<string, string>, alg: "sha1" | "sha256" = "sha256"): string {
-  const all: Record<string, string> = {
-    Action: "ProcessMedia",
-    Version: "2018-07-17",
-    Timestamp: String(now()),
-    Nonce: "4242",
-    SecretId: ID,
-    SignatureMethod: alg === "sha1" ? "HmacSHA1" : "HmacSHA256",
-    ...params,
-  };
-  const toSign = `POST127.0.0.1:${port}/?${Object.keys(all)
-    .sort()
-    .map((k) => `${k}=${all[k]}`)
-    .join("&")}`;
-  all.Signature = createHmac(alg, KEY).update(toSign).digest("base64");
-  return new URLSearchParams(all).toString();
-}
+const legacyForm = (params: Record<string, string>, alg: "sha1" | "sha256" = "sha256") =>
+  signLegacy(params, { secretId: ID, secretKey: KEY, host: `127.0.0.1:${port}`, alg });
 const FORM = { "Content-Type": "application/x-www-form-urlencoded" };
 
 before(async () => {

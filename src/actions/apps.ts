@@ -43,7 +43,9 @@ export const appActions: ActionFamily = {
       const { Name, Description } = ctx.params;
       checkName(Name);
       checkDescription(Description);
-      const subAppId = await ctx.deps.store.nextAppId(FIRST_SUB_APP_ID);
+      let subAppId = await ctx.deps.store.nextAppId(FIRST_SUB_APP_ID);
+      // The account's own AppId (OPENVOD_APP_ID) may lie in the same range: never reuse it.
+      while (await ctx.deps.store.getApp(subAppId)) subAppId++;
       await ctx.deps.store.createApp({
         subAppId,
         name: Name,
@@ -60,7 +62,10 @@ export const appActions: ActionFamily = {
     appScoped: false,
     notes: "Name filter, Offset/Limit; the default application is listed first",
     async handler(ctx) {
-      const { Name, Offset = 0, Limit = 200 } = ctx.params;
+      const { Name, Tags, Offset = 0, Limit = 200 } = ctx.params;
+      // Applications keep no tags, so a tag filter cannot be answered truthfully.
+      if (Tags?.length)
+        throw errors.unsupportedOperation("Filtering applications by Tags is not supported by openvod.");
       if (Limit < 1 || Limit > 200)
         throw errors.invalidParameterValue("Limit", "Limit must be from 1 to 200.");
       if (Name !== undefined) {

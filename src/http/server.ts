@@ -66,6 +66,21 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     },
   });
 
+  // Other methods on the API path (PUT, DELETE, OPTIONS, PROPFIND...) match no route; they still
+  // get a Tencent error over HTTP 200 rather than Fastify's bare 404. Other paths stay 404.
+  app.setNotFoundHandler((req, reply) => {
+    const q = req.url.indexOf("?");
+    if ((q >= 0 ? req.url.slice(0, q) : req.url) !== "/") {
+      reply
+        .code(404)
+        .type("application/json")
+        .send({ message: `Route ${req.method}:${req.url} not found`, error: "Not Found", statusCode: 404 });
+      return;
+    }
+    const e = errors.unsupportedProtocol(`HTTP method ${req.method} is not supported; use GET or POST.`);
+    reply.code(200).type("application/json").send(errorBody(e, randomUUID()));
+  });
+
   app.get("/healthz", async () => ({ status: "ok" }));
 
   await app.register(fastifyStatic, {

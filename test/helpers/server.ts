@@ -111,7 +111,9 @@ export class OpenvodProcess {
     if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
       const exited = new Promise((r) => this.child.once("exit", r));
       this.child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
       if (this.child.exitCode === null && this.child.signalCode === null) await this.kill9();
     }
     if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
