@@ -13,7 +13,7 @@ export interface Config {
   appId: number;
   secretId: string;
   secretKey: string;
-  /** True when the key pair was generated into the data directory (then it is printed at start). */
+  /** True when the key pair was just generated into the data directory (then it is printed once). */
   generatedKeys: boolean;
   publicUrl: string | undefined;
   workers: number;
@@ -181,7 +181,7 @@ export function loadConfig(
       throw new Error("set both OPENVOD_SECRET_ID and OPENVOD_SECRET_KEY, or neither");
     const keys = storedKeys(dataDir);
     ({ secretId, secretKey } = keys);
-    generatedKeys = true;
+    generatedKeys = keys.created;
   }
   const workersRaw = raw("workers");
   return {

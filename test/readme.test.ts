@@ -15,7 +15,7 @@ function section(name: string): string {
   return m[1]!;
 }
 
-it("lists exactly the implemented actions (regenerate with `openvod support-table`)", () => {
+it("lists exactly the implemented actions (regenerate with `npm run docs`)", () => {
   assert.equal(section("support-table"), supportTable());
 });
 

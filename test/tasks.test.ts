@@ -159,9 +159,11 @@ describe("tasks", () => {
     });
 
     it("Limit 2 pages with ScrollToken visit each task exactly once", async () => {
+      // The pull that created the file is listed under its FileId too, oldest.
+      const listed = [pullId, ...attrIds];
       const { ids, pages } = await allPages(vod, { FileId: fileId, Limit: 2 });
       assert.equal(pages, 3);
-      assert.deepEqual(ids, [...attrIds].reverse(), "newest first, each once");
+      assert.deepEqual(ids, [...listed].reverse(), "newest first, each once");
       const first: any = await vod.DescribeTasks({ FileId: fileId, Limit: 2 });
       // The token names the first task of the next page, as in the cloud's examples.
       assert.equal(first.ScrollToken, attrIds[2]);
@@ -170,9 +172,9 @@ describe("tasks", () => {
         Limit: 2,
         Sort: { Field: "CreateTime", Order: "Asc" },
       });
-      assert.deepEqual(asc.ids, attrIds);
-      const exact: any = await vod.DescribeTasks({ FileId: fileId, Limit: 5 });
-      assert.equal(exact.TaskSet.length, 5);
+      assert.deepEqual(asc.ids, listed);
+      const exact: any = await vod.DescribeTasks({ FileId: fileId, Limit: 6 });
+      assert.equal(exact.TaskSet.length, 6);
       assert.equal(exact.ScrollToken, "");
     });
 
@@ -182,22 +184,22 @@ describe("tasks", () => {
         Limit: 3,
         Sort: { Field: "FinishTime", Order: "Asc" },
       });
-      assert.deepEqual(asc.ids, attrIds);
+      assert.deepEqual(asc.ids, [pullId, ...attrIds]);
       const desc = await allPages(vod, {
         FileId: fileId,
         Limit: 3,
         Sort: { Field: "FinishTime", Order: "Desc" },
       });
-      assert.deepEqual(desc.ids, [...attrIds].reverse());
+      assert.deepEqual(desc.ids, [pullId, ...attrIds].reverse());
     });
 
     it("filters by Status and FileId; entries carry the task's fields", async () => {
       const r: any = await vod.DescribeTasks({ FileId: fileId, Status: "FINISH", Limit: 100 });
       assert.deepEqual(
         r.TaskSet.map((t: any) => t.TaskId),
-        [...attrIds].reverse(),
+        [...attrIds].reverse().concat(pullId),
       );
-      const t = r.TaskSet.at(-1);
+      const t = r.TaskSet.at(-2);
       assert.deepEqual(Object.keys(t).sort(), [
         "BeginProcessTime",
         "CreateTime",

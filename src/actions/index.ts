@@ -4,9 +4,17 @@ import { appActions } from "./apps.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { taskActions } from "./tasks.js";
+import { templateActions } from "./templates.js";
 import type { ActionDef } from "./types.js";
 import { uploadActions } from "./upload.js";
 
 export const actions: ReadonlyMap<string, ActionDef> = new Map(
-  Object.entries({ ...taskActions, ...mediaActions, ...uploadActions, ...appActions, ...eventActions }),
+  Object.entries({
+    ...taskActions,
+    ...mediaActions,
+    ...uploadActions,
+    ...appActions,
+    ...eventActions,
+    ...templateActions,
+  }),
 );

@@ -1,9 +1,10 @@
 // The media library: DescribeMediaInfos, SearchMedia, ModifyMediaInfo, DeleteMedia, and the
 // DescribeFileAttributes task that hashes a file.
+import { randomBytes } from "node:crypto";
 import { writeFile, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { blobKey } from "../blobs/types.js";
-import { parseIsoTime } from "../domain/ids.js";
+import { isoTime, parseIsoTime } from "../domain/ids.js";
 import { MEDIA_INFO_FILTERS, mediaInfo } from "../domain/media.js";
 import { submitTask } from "../domain/tasks.js";
 import { probeMedia } from "../media/probe.js";
@@ -35,6 +36,22 @@ const DELETE_PART_TYPES = new Set([
 ]);
 
 const CATEGORIES = new Set(["Video", "Audio", "Image"]);
+
+/** An ISO 8601 date, or date-time with a zone, as the API takes times (Date.parse alone accepts "12"). */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2}))?$/i;
+
+/** Milliseconds of an ISO 8601 time parameter; undefined when it is not one. */
+export function isoParam(s: string): number | undefined {
+  return ISO_TIME.test(s.trim()) ? parseIsoTime(s.trim()) : undefined;
+}
+
+/** An optional time-range bound: undefined when absent, InvalidParameterValue.<name> when bad. */
+function timeParam(name: string, s: string | undefined): number | undefined {
+  if (!s) return undefined;
+  const ms = isoParam(s);
+  if (ms === undefined) throw errors.invalidParameterValue(name, `${name} is not an ISO 8601 time range.`);
+  return ms;
+}
 const SEARCH_MAX = 5000;
 
 export const mediaActions: ActionFamily = {
@@ -59,7 +76,7 @@ export const mediaActions: ActionFamily = {
 
   SearchMedia: {
     notes:
-      "FileIds, Names, NamePrefixes, Descriptions, ClassIds, Tags, Categories, SourceTypes, MediaTypes, StorageRegions, CreateTime; Sort; Offset/Limit",
+      "FileIds, Names, NamePrefixes, Descriptions, Text, ClassIds, Tags, Categories, SourceTypes, MediaTypes, StorageRegions, StorageClasses, Status, CreateTime (StartTime/EndTime), ExpireTime; Sort; Offset/Limit",
     async handler(ctx) {
       const p = ctx.params;
       const offset = p.Offset ?? 0;
@@ -77,18 +94,29 @@ export const mediaActions: ActionFamily = {
         if (!CATEGORIES.has(c)) throw errors.invalidParameterValue("Categories", `Unknown category ${c}.`);
       }
       checkFilters(p.Filters);
-      const after = p.CreateTime?.After ? parseIsoTime(p.CreateTime.After) : undefined;
-      const before = p.CreateTime?.Before ? parseIsoTime(p.CreateTime.Before) : undefined;
-      if ((p.CreateTime?.After && after === undefined) || (p.CreateTime?.Before && before === undefined)) {
-        throw errors.invalidParameterValue("CreateTime", "CreateTime is not an ISO 8601 time range.");
-      }
+      // StartTime/EndTime are the older spelling of CreateTime; CreateTime wins when both are given.
+      const after = timeParam(
+        p.CreateTime?.After ? "CreateTime" : "StartTime",
+        p.CreateTime?.After || p.StartTime,
+      );
+      const before = timeParam(
+        p.CreateTime?.Before ? "CreateTime" : "EndTime",
+        p.CreateTime?.Before || p.EndTime,
+      );
+      const expireAfter = timeParam("ExpireTime", p.ExpireTime?.After);
+      const expireBefore = timeParam("ExpireTime", p.ExpireTime?.Before);
+      if (p.Text !== undefined && p.Text.length > 64)
+        throw errors.invalidParameterValue("Text", "Text is longer than 64 characters.");
       // Sources openvod never produces (live recordings, TRTC, Vids) match nothing, truthfully.
       const impossible =
         ["StreamIds", "Vids", "TrtcSdkAppIds", "TrtcRoomIds", "StreamDomains", "StreamPaths"].some(
           (k) => p[k]?.length,
         ) ||
         !!p.StreamId ||
-        !!p.Vid;
+        !!p.Vid ||
+        // Every openvod media item is Normal and kept in STANDARD storage.
+        (!!p.Status?.length && !p.Status.includes("Normal")) ||
+        (!!p.StorageClasses?.length && !p.StorageClasses.includes("STANDARD"));
       if (impossible) return { TotalCount: 0, MediaInfoSet: [] };
       const { total, media } = await ctx.deps.store.searchMedia({
         appId: ctx.app.subAppId,
@@ -102,8 +130,11 @@ export const mediaActions: ActionFamily = {
         mediaTypes: p.MediaTypes,
         storageRegions: p.StorageRegions,
         tags: p.Tags,
+        text: p.Text || undefined,
         createAfter: after,
         createBefore: before,
+        expireAfter: expireAfter === undefined ? undefined : isoTime(expireAfter),
+        expireBefore: expireBefore === undefined ? undefined : isoTime(expireBefore),
         sortOrder: p.Sort?.Order ?? "Desc",
         offset,
         limit,
@@ -135,26 +166,50 @@ export const mediaActions: ActionFamily = {
       if (p.Description !== undefined && p.Description.length > 128) {
         throw errors.invalidParameterValue("Description", "Description is longer than 128 characters.");
       }
-      if (p.ExpireTime !== undefined && parseIsoTime(p.ExpireTime) === undefined) {
+      const expireMs = p.ExpireTime !== undefined ? isoParam(p.ExpireTime) : undefined;
+      if (p.ExpireTime !== undefined && expireMs === undefined) {
         throw errors.invalidParameterValue("ExpireTime", "ExpireTime is not an ISO 8601 time.");
       }
-      let tags = m.tags;
-      if (p.ClearTags === 1) tags = [];
-      if (p.DeleteTags) tags = tags.filter((t) => !p.DeleteTags.includes(t));
-      if (p.AddTags) tags = [...new Set([...tags, ...p.AddTags])];
-      if (tags.length > 16)
-        throw errors.limitExceeded("TagCountReachMax", "A media item has at most 16 tags.");
+      const retag = (current: string[]): string[] | undefined => {
+        if (p.ClearTags !== 1 && !p.DeleteTags && !p.AddTags) return undefined;
+        let tags = current;
+        if (p.ClearTags === 1) tags = [];
+        if (p.DeleteTags) tags = tags.filter((t) => !p.DeleteTags.includes(t));
+        if (p.AddTags) tags = [...new Set([...tags, ...p.AddTags])];
+        if (tags.length > 16)
+          throw errors.limitExceeded("TagCountReachMax", "A media item has at most 16 tags.");
+        return tags;
+      };
+      retag(m.tags); // refuses too many tags before any cover work
       let coverKey: string | undefined;
       if (p.CoverData !== undefined) coverKey = await storeCover(ctx, m, p.CoverData);
+      // Checking a cover takes a while: re-read the item so changes made meanwhile (tags,
+      // another cover, a deletion) are built on, not overwritten.
+      const cur = await ctx.deps.store.getMedia(ctx.app.subAppId, m.fileId);
+      if (!cur) {
+        // Deleted meanwhile: take the new cover (and the directory it recreated) away with it.
+        if (coverKey) await ctx.deps.blobs.remove(blobKey(m.appId, m.fileId) + "/");
+        throw errors.resourceNotFound("FileNotExist", `The file ${m.fileId} does not exist.`);
+      }
+      let tags: string[] | undefined;
+      try {
+        tags = retag(cur.tags);
+      } catch (err) {
+        if (coverKey) await ctx.deps.blobs.remove(coverKey);
+        throw err;
+      }
       await ctx.deps.store.updateMedia(ctx.app.subAppId, m.fileId, {
         name: p.Name,
         description: p.Description,
         classId: p.ClassId,
-        expireTime: p.ExpireTime,
+        // Stored as the cloud prints times (UTC, whole seconds), whatever offset was sent.
+        expireTime: expireMs === undefined ? undefined : isoTime(expireMs),
         tags,
         coverKey,
         updateTime: ctx.deps.now(),
       });
+      // The replaced cover goes only once nothing points at it any more.
+      if (coverKey && cur.coverKey && cur.coverKey !== coverKey) await ctx.deps.blobs.remove(cur.coverKey);
       return { CoverUrl: coverKey ? ctx.deps.urls.file(coverKey) : "", AddedSubtitleSet: [] };
     },
   },
@@ -174,7 +229,12 @@ export const mediaActions: ActionFamily = {
       if (!DeleteParts?.length) {
         await ctx.deps.store.deleteMedia(ctx.app.subAppId, FileId);
         await ctx.deps.blobs.remove(blobKey(ctx.app.subAppId, FileId) + "/");
-      } else if (DeleteParts.some((p) => p.Type === "OriginalFiles")) {
+      } else if (DeleteParts.some((p) => p.Type === "OriginalFiles") && m.blobKey) {
+        // The item stays (cover, metadata) but no longer points at the file that is gone.
+        await ctx.deps.store.updateMedia(ctx.app.subAppId, FileId, {
+          blobKey: "",
+          updateTime: ctx.deps.now(),
+        });
         await ctx.deps.blobs.remove(m.blobKey);
       }
       return {};
@@ -203,7 +263,7 @@ export const mediaActions: ActionFamily = {
 
 const COVER_MAX_BYTES = 10 * 1024 * 1024;
 
-/** Decodes, checks (it must really be an image) and stores a new cover. */
+/** Decodes, checks (it must really be an image) and stores a new cover; returns its key. */
 async function storeCover(ctx: ActionContext, m: MediaRow, data: string): Promise<string> {
   const bytes = Buffer.from(data, "base64");
   if (bytes.length === 0 || bytes.length > COVER_MAX_BYTES) {
@@ -220,9 +280,9 @@ async function storeCover(ctx: ActionContext, m: MediaRow, data: string): Promis
     if (!probed || probed.category !== "Image")
       throw errors.invalidParameterValue("CoverData", "CoverData is not an image.");
     const ext = probed.formatName.replace(/[^a-z0-9]/g, "") || "jpg";
-    const key = blobKey(m.appId, m.fileId, `cover-${Date.now()}.${ext}`);
+    // Unique per upload, so a concurrent upload or the replaced cover never shares its name.
+    const key = blobKey(m.appId, m.fileId, `cover-${Date.now()}-${randomBytes(4).toString("hex")}.${ext}`);
     await ctx.deps.blobs.putFile(key, file);
-    if (m.coverKey) await ctx.deps.blobs.remove(m.coverKey);
     return key;
   } finally {
     await rm(dir, { recursive: true, force: true });

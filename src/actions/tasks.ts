@@ -1,6 +1,7 @@
 // Task queries and management: DescribeTaskDetail, DescribeTasks, ManageTask.
 import { parseIsoTime } from "../domain/ids.js";
 import { taskDetail, taskSimpleInfo } from "../domain/tasks.js";
+import { serializeResponse, SerializedResponse } from "../protocol/envelope.js";
 import { errors } from "../protocol/errors.js";
 import type { TaskRow } from "../store/types.js";
 import type { ActionContext, ActionFamily } from "./types.js";
@@ -32,11 +33,38 @@ function timeRange(name: string, range: { After?: string; Before?: string } | un
 
 const TASK_STATUSES = new Set(["WAITING", "PROCESSING", "FINISH", "ABORTED"]);
 
+/**
+ * DescribeTaskDetail of ended tasks: FINISH and ABORTED are final, so their view never changes
+ * and clients that poll them need not cost a database read. Bounded; oldest entries go first.
+ */
+const endedDetails = new Map<string, { createTime: number; detail: SerializedResponse }>();
+const ENDED_CACHE_SIZE = 10_000;
+
+async function describeTask(
+  ctx: ActionContext,
+  taskId: string,
+): Promise<Record<string, unknown> | SerializedResponse> {
+  const key = `${ctx.app.subAppId}/${taskId}`;
+  const hit = endedDetails.get(key);
+  if (hit) {
+    if (hit.createTime < retentionStart(ctx))
+      throw errors.invalidParameterValue("TaskId", "TaskId not exist.");
+    return hit.detail;
+  }
+  const task = await visibleTask(ctx, taskId);
+  const detail = taskDetail(task, ctx.deps.urls);
+  if (task.status !== "FINISH" && task.status !== "ABORTED") return detail;
+  if (endedDetails.size >= ENDED_CACHE_SIZE) endedDetails.delete(endedDetails.keys().next().value!);
+  const serialized = serializeResponse("DescribeTaskDetail", detail);
+  endedDetails.set(key, { createTime: task.createTime, detail: serialized });
+  return serialized;
+}
+
 export const taskActions: ActionFamily = {
   DescribeTaskDetail: {
     notes: "Every field of the cloud's answer, null where it does not apply; retention window honoured",
     async handler(ctx) {
-      return taskDetail(await visibleTask(ctx, ctx.params.TaskId), ctx.deps.urls);
+      return describeTask(ctx, ctx.params.TaskId);
     },
   },
 

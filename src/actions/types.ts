@@ -2,6 +2,7 @@
 // cannot express, call the domain, and return the response fields (shaped against the spec by
 // the dispatcher).
 import type { Deps } from "../domain/deps.js";
+import type { SerializedResponse } from "../protocol/envelope.js";
 import type { AppRow } from "../store/types.js";
 
 export interface ActionContext {
@@ -12,7 +13,8 @@ export interface ActionContext {
   requestId: string;
 }
 
-export type ActionHandler = (ctx: ActionContext) => Promise<Record<string, unknown>>;
+/** The response fields (shaped by the dispatcher), or a response serialized ahead (a cache hit). */
+export type ActionHandler = (ctx: ActionContext) => Promise<Record<string, unknown> | SerializedResponse>;
 
 export interface ActionDef {
   handler: ActionHandler;

@@ -1,8 +1,9 @@
 // Media ingest: PullUpload queues a task that downloads, probes and stores the file.
-import { parseIsoTime } from "../domain/ids.js";
+import { isoTime } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
 import { checkUrl, DownloadError } from "../net/download.js";
 import { ApiError, errors } from "../protocol/errors.js";
+import { isoParam } from "./media.js";
 import type { ActionFamily } from "./types.js";
 
 function checkPullUrl(url: string, sub: string): void {
@@ -40,7 +41,8 @@ export const uploadActions: ActionFamily = {
           "MediaStoragePath needs an application in FileID+Path mode, which openvod does not offer.",
         );
       }
-      if (p.ExpireTime && parseIsoTime(p.ExpireTime) === undefined) {
+      const expireMs = p.ExpireTime ? isoParam(p.ExpireTime) : undefined;
+      if (p.ExpireTime && expireMs === undefined) {
         throw errors.invalidParameterValue("ExpireTime", "ExpireTime is not an ISO 8601 time.");
       }
       if (p.MediaName && p.MediaName.length > 64)
@@ -59,7 +61,8 @@ export const uploadActions: ActionFamily = {
           MediaType: p.MediaType,
           MediaName: p.MediaName,
           CoverUrl: p.CoverUrl,
-          ExpireTime: p.ExpireTime,
+          // Kept as the cloud prints times (UTC, whole seconds), whatever offset was sent.
+          ExpireTime: expireMs === undefined ? undefined : isoTime(expireMs),
           StorageRegion: p.StorageRegion,
           ClassId: p.ClassId,
           SourceContext: p.SourceContext,

@@ -24,6 +24,20 @@ export class LocalBlobStore implements BlobStore {
     await rename(localPath, dest);
   }
 
+  async putDir(prefix: string, localDir: string): Promise<void> {
+    const dest = this.pathOf(prefix.replace(/\/+$/, ""));
+    if (dest === this.root) throw new Error("refusing to replace the blob store root");
+    await mkdir(dirname(dest), { recursive: true });
+    // Swap in the new tree, then drop the old one: readers see the old tree or the whole new
+    // one (or, for an instant, nothing), never a partly written tree.
+    const old = `${dest}.old-${process.pid}-${Date.now()}`;
+    await rename(dest, old).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+    await rename(localDir, dest);
+    await rm(old, { recursive: true, force: true });
+  }
+
   async localPath(key: string): Promise<string> {
     return this.pathOf(key);
   }
@@ -38,7 +52,11 @@ export class LocalBlobStore implements BlobStore {
   }
 
   async remove(keyOrPrefix: string): Promise<void> {
-    await rm(this.pathOf(keyOrPrefix.replace(/\/+$/, "")), { recursive: true, force: true });
+    const p = this.pathOf(keyOrPrefix.replace(/\/+$/, ""));
+    // An empty key names the whole store; removing it is never what a caller means.
+    if (p === this.root)
+      throw new Error(`refusing to remove the blob store root (key ${JSON.stringify(keyOrPrefix)})`);
+    await rm(p, { recursive: true, force: true });
   }
 
   /** Used by the file server: the directory that /files/ maps onto. */

@@ -9,6 +9,8 @@ export interface BlobStat {
 export interface BlobStore {
   /** Moves a finished local file into storage under `key` (atomic for readers). */
   putFile(key: string, localPath: string): Promise<void>;
+  /** Moves a finished local directory into storage as `prefix/...`, replacing what was there. */
+  putDir(prefix: string, localDir: string): Promise<void>;
   /** A local path to read the blob from (for ffmpeg and hashing). */
   localPath(key: string): Promise<string>;
   stat(key: string): Promise<BlobStat | undefined>;

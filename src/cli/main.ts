@@ -3,6 +3,7 @@
 import { Command, Option } from "commander";
 import { flagOf, loadConfig, SETTINGS, type SettingName } from "../config.js";
 import { createLogger, startOpenvod } from "../app.js";
+import { eventsCommand } from "./events.js";
 
 const program = new Command("openvod").description(
   "A self-hosted server that speaks Tencent Cloud VOD's API",
@@ -27,7 +28,12 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   const running = await startOpenvod(config, log);
   if (config.generatedKeys) {
     process.stderr.write(
-      `openvod: API keys (kept in ${config.dataDir}/credentials.json):\n  SecretId:  ${config.secretId}\n  SecretKey: ${config.secretKey}\n`,
+      `openvod: generated an API key pair, kept in ${config.dataDir}/credentials.json (mode 0600):\n` +
+        `  SecretId:  ${config.secretId}\n  SecretKey: ${config.secretKey}\n`,
+    );
+  } else if (!process.env.OPENVOD_SECRET_ID && !overrides.secretId) {
+    process.stderr.write(
+      `openvod: SecretId ${config.secretId} (key in ${config.dataDir}/credentials.json)\n`,
     );
   }
   process.stdout.write(`openvod listening on ${running.url}\n`);
@@ -41,6 +47,8 @@ serve.action(async (opts: Record<string, string | undefined>) => {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
 });
+
+eventsCommand(program);
 
 program
   .command("support-table")

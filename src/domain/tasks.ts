@@ -46,8 +46,8 @@ export interface Submission {
   state?: Record<string, unknown>;
 }
 
-/** Validates the common task parameters, stores the task WAITING and wakes the workers. */
-export async function submitTask(deps: Deps, s: Submission): Promise<string> {
+/** Validates the common task parameters (priority, SessionId de-duplication) and builds the task. */
+export async function newTask(deps: Deps, s: Submission): Promise<NewTask> {
   const priority = s.priority ?? 0;
   if (!Number.isInteger(priority) || priority < -10 || priority > 10) {
     throw errors.invalidParameterValue("TasksPriority", "TasksPriority must be an integer from -10 to 10.");
@@ -69,7 +69,7 @@ export async function submitTask(deps: Deps, s: Submission): Promise<string> {
       "A task with this SessionId was submitted within the last 3 days.",
     );
   }
-  const task: NewTask = {
+  return {
     taskId: newTaskId(s.appId, taskKind(s.taskType).idKind),
     appId: s.appId,
     taskType: s.taskType,
@@ -81,6 +81,11 @@ export async function submitTask(deps: Deps, s: Submission): Promise<string> {
     state: s.state ?? {},
     createTime: now,
   };
+}
+
+/** Stores a new task WAITING and wakes the workers. */
+export async function submitTask(deps: Deps, s: Submission): Promise<string> {
+  const task = await newTask(deps, s);
   await deps.store.insertTask(task);
   deps.wakeWorkers();
   return task.taskId;

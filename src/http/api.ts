@@ -4,14 +4,15 @@
 import { randomUUID } from "node:crypto";
 import { actions } from "../actions/index.js";
 import type { Deps } from "../domain/deps.js";
-import { errorBody, okBody } from "../protocol/envelope.js";
+import { errorBody, okBody, SerializedResponse, serializeResponse } from "../protocol/envelope.js";
 import { ApiError, errors } from "../protocol/errors.js";
 import { RateLimiter } from "../protocol/ratelimit.js";
 import { authenticate, type SignedRequest } from "../protocol/signature.js";
-import { actionTypes, hasAction, shapeResponse, validateRequest } from "../schema/index.js";
+import { hasAction, validateRequest } from "../schema/index.js";
 import type { AppRow } from "../store/types.js";
 
 export const API_VERSION = "2018-07-17";
+const APP_CACHE_MS = 1000;
 
 export interface ApiAnswer {
   body: string;
@@ -25,19 +26,28 @@ export function createApi(deps: Deps) {
   const limiter = new RateLimiter(deps.config.rateLimit);
   const keys = new Map([[deps.config.secretId, deps.config.secretKey]]);
 
+  // Applications change rarely; a second-old view of one is fine (and spares a read per request).
+  const apps = new Map<number, { app: AppRow | undefined; at: number }>();
+  async function lookupApp(id: number): Promise<AppRow | undefined> {
+    const now = Date.now();
+    const hit = apps.get(id);
+    if (hit && now - hit.at < APP_CACHE_MS) return hit.app;
+    const app = await deps.store.getApp(id);
+    if (apps.size > 10_000) apps.clear();
+    apps.set(id, { app, at: now });
+    return app;
+  }
+
   async function resolveApp(subAppId: unknown): Promise<AppRow> {
     const id = subAppId === undefined ? deps.config.appId : Number(subAppId);
-    const app = await deps.store.getApp(id);
+    const app = await lookupApp(id);
     if (!app || app.status !== "On") {
       throw errors.invalidParameterValue("SubAppId", "The SubAppId does not exist or is not enabled.");
     }
     return app;
   }
 
-  async function dispatch(
-    req: SignedRequest,
-    requestId: string,
-  ): Promise<Record<string, unknown> & { action: string }> {
+  async function dispatch(req: SignedRequest, requestId: string): Promise<{ body: string; action: string }> {
     const auth = authenticate(req, (id) => keys.get(id), Math.floor(deps.now() / 1000));
     const { action } = auth;
     if (auth.version !== API_VERSION) throw errors.noSuchVersion();
@@ -48,15 +58,17 @@ export function createApi(deps: Deps) {
     const params = validateRequest(action, auth.params, { coerceStrings: auth.coerceStrings });
     const app = def.appScoped === false ? await resolveApp(undefined) : await resolveApp(params.SubAppId);
     const result = await def.handler({ deps, app, params, requestId });
-    const outputType = actionTypes(action)![1];
-    return { ...shapeResponse(outputType, { ...result, RequestId: requestId }), action };
+    // The actions that are not app-scoped are the ones that create and modify applications.
+    if (def.appScoped === false) apps.clear();
+    const response = result instanceof SerializedResponse ? result : serializeResponse(action, result);
+    return { body: okBody(response, requestId), action };
   }
 
   return async function handle(req: SignedRequest): Promise<ApiAnswer> {
     const requestId = randomUUID();
     try {
-      const { action, ...response } = await dispatch(req, requestId);
-      return { body: okBody(response, requestId), requestId, action };
+      const { action, body } = await dispatch(req, requestId);
+      return { body, requestId, action };
     } catch (err) {
       if (err instanceof ApiError) return { body: errorBody(err, requestId), requestId, code: err.code };
       deps.log.error({ err, requestId }, "request failed");

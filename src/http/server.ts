@@ -1,7 +1,7 @@
 // The HTTP front: the API on POST/GET /, files on GET/HEAD /files/*, and /healthz. Fastify
 // owns the HTTP details; every body is read raw (the signature covers its exact bytes).
 import fastifyStatic from "@fastify/static";
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { Deps } from "../domain/deps.js";
 import { errorBody } from "../protocol/envelope.js";
 import { errors } from "../protocol/errors.js";
@@ -11,8 +11,9 @@ import { randomUUID } from "node:crypto";
 
 export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child loggers: openvod logs what matters itself (deps.log), and a logger
+    // per request costs more than the rest of a cached DescribeTaskDetail.
+    logger: false,
     bodyLimit: deps.config.maxBodyBytes,
     return503OnClosing: false,
   });

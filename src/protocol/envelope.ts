@@ -1,9 +1,21 @@
 // The {"Response": ...} envelope every API answer travels in, always over HTTP 200: the SDK
 // ignores the body of any other status, so an error in any other form is unreadable to it.
+import { actionTypes, shapeResponse } from "../schema/index.js";
 import { ApiError } from "./errors.js";
 
-export function okBody(response: Record<string, unknown>, requestId: string): string {
-  return JSON.stringify({ Response: { ...response, RequestId: requestId } });
+/** An action's response already shaped and serialized (without RequestId), e.g. from a cache. */
+export class SerializedResponse {
+  constructor(readonly json: string) {}
+}
+
+/** Shapes an action's response fields against the spec's output type and serializes them. */
+export function serializeResponse(action: string, response: Record<string, unknown>): SerializedResponse {
+  return new SerializedResponse(JSON.stringify(shapeResponse(actionTypes(action)![1], response)));
+}
+
+export function okBody(response: SerializedResponse, requestId: string): string {
+  const fields = response.json.slice(1, -1);
+  return `{"Response":{${fields}${fields ? "," : ""}"RequestId":${JSON.stringify(requestId)}}}`;
 }
 
 export function errorBody(err: ApiError, requestId: string): string {

@@ -1,14 +1,15 @@
 // The worker pool. The task table is the source of truth: a worker claims a task atomically
 // with a lease, renews the lease while the handler runs (saving progress with it), and ends the
 // task FINISH in one transaction with its effects. A task whose worker died is claimed again
-// when its lease runs out; after maxTaskAttempts claims it fails with 70000 instead.
+// when its lease runs out; after maxTaskAttempts claims it fails with 70000 instead. A task
+// stopped by an orderly shutdown is released without counting the attempt.
 import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deps } from "../domain/deps.js";
 import { taskEvents } from "../domain/events.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
-import type { TaskEffects, TaskRow } from "../store/types.js";
+import type { NewEvent, TaskEffects, TaskRow } from "../store/types.js";
 
 export interface TaskContext {
   readonly task: TaskRow;
@@ -21,6 +22,8 @@ export interface TaskContext {
   state: Record<string, unknown>;
   /** Merges into state and asks for an early save so progress shows up promptly. */
   update(patch: Record<string, unknown>): void;
+  /** Saves the state now, with the events the change causes, in one transaction. */
+  saveNow(events?: NewEvent[]): Promise<void>;
 }
 
 export interface TaskResult {
@@ -152,6 +155,7 @@ export class WorkerPool {
     const tmpDir = join(config.dataDir, "tmp", task.taskId);
     await mkdir(tmpDir, { recursive: true });
 
+    const owner = this.owner;
     let dirty = false;
     let lastSave = 0;
     let saving: Promise<void> | undefined;
@@ -165,6 +169,23 @@ export class WorkerPool {
         this.state = { ...this.state, ...patch };
         dirty = true;
         if (Date.now() - lastSave >= SAVE_INTERVAL_MS) save();
+      },
+      async saveNow(events) {
+        while (saving) await saving;
+        lastSave = Date.now();
+        dirty = false;
+        const ours = await store.heartbeat(
+          task.taskId,
+          owner,
+          deps.now() + config.leaseMs,
+          this.state,
+          events,
+        );
+        if (!ours) {
+          controller.abort(new Error("lease lost"));
+          throw controller.signal.reason;
+        }
+        if (events?.length) deps.events.notify(task.appId);
       },
     };
     const save = () => {
@@ -182,17 +203,24 @@ export class WorkerPool {
     };
     const renew = setInterval(save, Math.min(SAVE_INTERVAL_MS * 4, config.leaseMs / 3));
 
+    // Stopped by an orderly shutdown: not the task's fault, so the attempt does not count and
+    // the task is runnable again at once (by the next start, or another process).
+    const release = () =>
+      store
+        .releaseTask(task.taskId, this.owner, ctx.state)
+        .catch((err) => log.warn({ err, taskId: task.taskId }, "releasing a task failed"));
+
     try {
       const result = await handler(ctx);
       clearInterval(renew);
       await saving;
-      if (controller.signal.aborted && !this.running) return;
+      if (controller.signal.aborted && !this.running) return void (await release());
       await finish(TaskErrCode.ok, "", "", ctx.state, result?.effects);
     } catch (err) {
       clearInterval(renew);
       await saving;
-      // On shutdown the task stays PROCESSING; the next start releases and re-runs it.
-      if (!this.running) return;
+      // On shutdown the task stays PROCESSING, released; the next start re-runs it.
+      if (!this.running) return void (await release());
       if (err instanceof TaskFailure) {
         await finish(err.errCode, err.errCodeExt, err.message, ctx.state);
       } else if (controller.signal.aborted && String(controller.signal.reason?.message) === "lease lost") {

@@ -18,6 +18,8 @@ import {
   type TaskListFilter,
   type TaskRow,
   type TaskStatus,
+  type MediaPart,
+  type TemplateRow,
 } from "./types.js";
 
 /** Numbered migrations; PRAGMA user_version records how many ran. Append only. */
@@ -103,6 +105,27 @@ const MIGRATIONS: string[] = [
   CREATE INDEX events_handle ON events (handle) WHERE handle <> '';
   CREATE INDEX events_created ON events (create_time);
   `,
+  `
+  CREATE TABLE templates (
+    app_id INTEGER NOT NULL,
+    family TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    update_time INTEGER NOT NULL,
+    PRIMARY KEY (app_id, family, key)
+  );
+  CREATE TABLE media_parts (
+    app_id INTEGER NOT NULL,
+    file_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    definition INTEGER NOT NULL,
+    item TEXT NOT NULL,
+    blobs TEXT NOT NULL,
+    create_time INTEGER NOT NULL,
+    PRIMARY KEY (app_id, file_id, kind, definition)
+  );
+  `,
 ];
 
 type Raw = Record<string, unknown>;
@@ -167,6 +190,29 @@ function eventFromRaw(r: Raw): EventRow {
   };
 }
 
+function partFromRaw(r: Raw): MediaPart {
+  return {
+    appId: r.app_id as number,
+    fileId: r.file_id as string,
+    kind: r.kind as string,
+    definition: r.definition as number,
+    item: JSON.parse(r.item as string),
+    blobs: JSON.parse(r.blobs as string),
+    createTime: r.create_time as number,
+  };
+}
+
+function templateFromRaw(r: Raw): TemplateRow {
+  return {
+    appId: r.app_id as number,
+    family: r.family as string,
+    key: r.key as string,
+    body: JSON.parse(r.body as string),
+    createTime: r.create_time as number,
+    updateTime: r.update_time as number,
+  };
+}
+
 function appFromRaw(r: Raw): AppRow {
   return {
     subAppId: r.sub_app_id as number,
@@ -220,6 +266,8 @@ export class SqliteStore implements Store {
       abort: p(`UPDATE tasks SET status = 'ABORTED', finish_time = ? WHERE task_id = ? AND app_id = ?
         AND status = 'WAITING'`),
       releaseLeases: p(`UPDATE tasks SET lease_until = 0 WHERE status = 'PROCESSING'`),
+      release: p(`UPDATE tasks SET attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = 0,
+        state = ? WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`),
       purge: p(`DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE create_time < ?
         AND status IN ('FINISH', 'ABORTED') LIMIT ?)`),
       countRunnable: p(`SELECT COUNT(*) AS n FROM tasks WHERE status IN ('WAITING', 'PROCESSING')`),
@@ -256,6 +304,26 @@ export class SqliteStore implements Store {
       settleRetry: p("UPDATE events SET available_at = ?, last_error = ? WHERE seq = ?"),
       nextPushDue: p("SELECT MIN(available_at) AS t FROM events WHERE delivery = 'PUSH'"),
       purgeEvents: p("DELETE FROM events WHERE create_time < ?"),
+      putPart:
+        p(`INSERT OR REPLACE INTO media_parts (app_id, file_id, kind, definition, item, blobs, create_time)
+        VALUES (@appId, @fileId, @kind, @definition, @item, @blobs, @createTime)`),
+      getParts: p("SELECT * FROM media_parts WHERE app_id = ? AND file_id = ? ORDER BY kind, definition"),
+      deletePartsOfKind: p(
+        "DELETE FROM media_parts WHERE app_id = ? AND file_id = ? AND kind = ? RETURNING *",
+      ),
+      deletePart: p(
+        "DELETE FROM media_parts WHERE app_id = ? AND file_id = ? AND kind = ? AND definition = ? RETURNING *",
+      ),
+      deleteAllParts: p("DELETE FROM media_parts WHERE app_id = ? AND file_id = ?"),
+      setCover: p("UPDATE media SET cover_key = ?, update_time = ? WHERE file_id = ? AND app_id = ?"),
+      listTemplates: p("SELECT * FROM templates WHERE app_id = ? AND family = ? ORDER BY create_time, key"),
+      getTemplate: p("SELECT * FROM templates WHERE app_id = ? AND family = ? AND key = ?"),
+      putTemplate: p(`INSERT OR REPLACE INTO templates (app_id, family, key, body, create_time, update_time)
+        VALUES (@appId, @family, @key, @body, @createTime, @updateTime)`),
+      deleteTemplate: p("DELETE FROM templates WHERE app_id = ? AND family = ? AND key = ?"),
+      maxTemplateKey: p(
+        "SELECT MAX(CAST(key AS INTEGER)) AS m FROM templates WHERE app_id = ? AND family <> 'Procedure'",
+      ),
     };
   }
 
@@ -378,11 +446,18 @@ export class SqliteStore implements Store {
     owner: string,
     leaseUntil: number,
     state?: Record<string, unknown>,
+    events?: NewEvent[],
   ): Promise<boolean> {
-    const r = state
-      ? this.stmt.heartbeatState!.run(leaseUntil, JSON.stringify(state), taskId, owner)
-      : this.stmt.heartbeat!.run(leaseUntil, taskId, owner);
-    return r.changes > 0;
+    return this.db
+      .transaction(() => {
+        const r = state
+          ? this.stmt.heartbeatState!.run(leaseUntil, JSON.stringify(state), taskId, owner)
+          : this.stmt.heartbeat!.run(leaseUntil, taskId, owner);
+        if (r.changes === 0) return false;
+        this.writeEvents(events);
+        return true;
+      })
+      .immediate();
   }
 
   async finishTask(
@@ -406,6 +481,8 @@ export class SqliteStore implements Store {
         this.writeEvents(effects.events);
         if (effects.insertMedia) {
           const m = effects.insertMedia;
+          // A task that created the media item is listed under it (DescribeTasks FileId filter).
+          this.db.prepare("UPDATE tasks SET file_id = ? WHERE task_id = ?").run(m.fileId, taskId);
           this.stmt.insertMedia!.run({
             ...m,
             metaData: JSON.stringify(m.metaData),
@@ -432,6 +509,10 @@ export class SqliteStore implements Store {
   ): Promise<"aborted" | "notWaiting" | "notFound"> {
     if (this.stmt.abort!.run(now, taskId, appId).changes > 0) return "aborted";
     return this.stmt.getTask!.get(taskId, appId) ? "notWaiting" : "notFound";
+  }
+
+  async releaseTask(taskId: string, owner: string, state: Record<string, unknown>): Promise<boolean> {
+    return this.stmt.release!.run(JSON.stringify(state), taskId, owner).changes > 0;
   }
 
   async releaseAllLeases(): Promise<number> {
@@ -519,6 +600,10 @@ export class SqliteStore implements Store {
         `EXISTS (SELECT 1 FROM json_each(media.tags) WHERE ${inList("json_each.value", q.tags, params)})`,
       );
     }
+    if (q.text)
+      (where.push("(instr(name, ?) > 0 OR instr(description, ?) > 0)"), params.push(q.text, q.text));
+    if (q.expireAfter !== undefined) (where.push("expire_time >= ?"), params.push(q.expireAfter));
+    if (q.expireBefore !== undefined) (where.push("expire_time < ?"), params.push(q.expireBefore));
     if (q.createAfter !== undefined) (where.push("create_time >= ?"), params.push(q.createAfter));
     if (q.createBefore !== undefined) (where.push("create_time < ?"), params.push(q.createBefore));
     const w = where.join(" AND ");
@@ -633,5 +718,43 @@ export class SqliteStore implements Store {
 
   async purgeEvents(createdBefore: number): Promise<number> {
     return this.stmt.purgeEvents!.run(createdBefore).changes;
+  }
+
+  async getMediaParts(appId: number, fileId: string): Promise<MediaPart[]> {
+    return (this.stmt.getParts!.all(appId, fileId) as Raw[]).map(partFromRaw);
+  }
+
+  async deleteMediaParts(
+    appId: number,
+    fileId: string,
+    kind: string,
+    definition: number,
+  ): Promise<MediaPart[]> {
+    const rows = definition
+      ? this.stmt.deletePart!.all(appId, fileId, kind, definition)
+      : this.stmt.deletePartsOfKind!.all(appId, fileId, kind);
+    return (rows as Raw[]).map(partFromRaw);
+  }
+
+  async listTemplates(appId: number, family: string): Promise<TemplateRow[]> {
+    return (this.stmt.listTemplates!.all(appId, family) as Raw[]).map(templateFromRaw);
+  }
+
+  async getTemplate(appId: number, family: string, key: string): Promise<TemplateRow | undefined> {
+    const r = this.stmt.getTemplate!.get(appId, family, key) as Raw | undefined;
+    return r && templateFromRaw(r);
+  }
+
+  async putTemplate(row: TemplateRow): Promise<void> {
+    this.stmt.putTemplate!.run({ ...row, body: JSON.stringify(row.body) });
+  }
+
+  async deleteTemplate(appId: number, family: string, key: string): Promise<boolean> {
+    return this.stmt.deleteTemplate!.run(appId, family, key).changes > 0;
+  }
+
+  async nextTemplateDefinition(appId: number, floor: number): Promise<number> {
+    const m = (this.stmt.maxTemplateKey!.get(appId) as { m: number | null }).m;
+    return Math.max(floor, (m ?? floor - 1) + 1);
   }
 }

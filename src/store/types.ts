@@ -95,8 +95,13 @@ export interface MediaSearch {
   mediaTypes?: string[];
   storageRegions?: string[];
   tags?: string[];
+  /** Found inside the name or the description. */
+  text?: string;
   createAfter?: number;
   createBefore?: number;
+  /** Bounds on expire_time, as normalized ISO times (which sort as text). */
+  expireAfter?: string;
+  expireBefore?: string;
   sortOrder: "Asc" | "Desc";
   offset: number;
   limit: number;
@@ -150,11 +155,42 @@ export interface EventRow extends NewEvent {
   availableAt: number;
 }
 
+/** A custom template of one family (presets live in code, see src/domain/templates). */
+export interface TemplateRow {
+  appId: number;
+  /** e.g. "Transcode", "SnapshotByTimeOffset", "Procedure". */
+  family: string;
+  /** The Definition, or the Name for procedure templates. */
+  key: string;
+  /** The template as its Describe action shows it, without Type and times. */
+  body: Record<string, unknown>;
+  createTime: number;
+  updateTime: number;
+}
+
+/** One output of media processing kept with a media item (a transcode, a set of snapshots...). */
+export interface MediaPart {
+  appId: number;
+  fileId: string;
+  /** "Transcode", "SnapshotByTimeOffset", "SampleSnapshot", "ImageSprite", "AnimatedGraphics", "AdaptiveDynamicStreaming". */
+  kind: string;
+  definition: number;
+  /** The spec item (e.g. MediaTranscodeItem) with blob keys where clients see URLs. */
+  item: Record<string, unknown>;
+  /** Blob keys (files or `prefix/` directories) to remove with the part. */
+  blobs: string[];
+  createTime: number;
+}
+
 /** What finishing a task changes besides the task row, committed in the same transaction. */
 export interface TaskEffects {
   /** Events the finished task emits; written with it so none is lost or emitted for nothing. */
   events?: NewEvent[];
   insertMedia?: MediaRow;
+  /** Outputs kept with their media item, replacing earlier parts of the same kind and definition. */
+  putParts?: MediaPart[];
+  /** A new cover for a media item (CoverBySnapshot). */
+  setCover?: { appId: number; fileId: string; coverKey: string };
   /** Shallow-merged into the media's MetaData (e.g. Md5 after DescribeFileAttributes). */
   mergeMetaData?: { appId: number; fileId: string; patch: Record<string, unknown> };
 }
@@ -188,15 +224,21 @@ export interface Store {
   listTasks(filter: TaskListFilter): Promise<TaskRow[]>;
   /** Atomically takes the next runnable task (WAITING, or PROCESSING with an expired lease). */
   claimTask(owner: string, now: number, leaseMs: number): Promise<TaskRow | undefined>;
-  /** Extends the lease and saves progress; false when the task is no longer ours. */
+  /** Extends the lease and saves progress (with the events it causes); false when the task is no longer ours. */
   heartbeat(
     taskId: string,
     owner: string,
     leaseUntil: number,
     state?: Record<string, unknown>,
+    events?: NewEvent[],
   ): Promise<boolean>;
   /** Ends a task FINISH with its effects, only while we still hold it; false otherwise. */
   finishTask(taskId: string, owner: string, finish: TaskFinish, effects?: TaskEffects): Promise<boolean>;
+  /**
+   * Hands a task we hold back to the queue (an orderly shutdown stopped it): runnable at once,
+   * progress saved, and the attempt not counted, since the task did not fail. False if not ours.
+   */
+  releaseTask(taskId: string, owner: string, state: Record<string, unknown>): Promise<boolean>;
   abortTask(appId: number, taskId: string, now: number): Promise<"aborted" | "notWaiting" | "notFound">;
   /** Embedded mode owns its database: leases (of tasks and of callbacks) left by a killed process are void at once. */
   releaseAllLeases(): Promise<number>;
@@ -218,6 +260,20 @@ export interface Store {
   /** Deletes the media row, writing `events` in the same transaction. */
   deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined>;
   searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }>;
+
+  // Media parts.
+  getMediaParts(appId: number, fileId: string): Promise<MediaPart[]>;
+  /** Removes parts of a kind (all definitions when definition is 0) and returns them. */
+  deleteMediaParts(appId: number, fileId: string, kind: string, definition: number): Promise<MediaPart[]>;
+
+  // Custom templates.
+  listTemplates(appId: number, family: string): Promise<TemplateRow[]>;
+  getTemplate(appId: number, family: string, key: string): Promise<TemplateRow | undefined>;
+  /** Inserts or replaces. */
+  putTemplate(row: TemplateRow): Promise<void>;
+  deleteTemplate(appId: number, family: string, key: string): Promise<boolean>;
+  /** The next free numeric key of the application's custom templates (shared by all families). */
+  nextTemplateDefinition(appId: number, floor: number): Promise<number>;
 
   // Events.
   getEventConfig(appId: number): Promise<EventConfig>;

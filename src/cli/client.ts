@@ -1,0 +1,48 @@
+// The official SDK client the CLI's own commands use against a running openvod: the same
+// contract applications use, so the CLI exercises nothing they cannot.
+import * as tencentcloud from "tencentcloud-sdk-nodejs-vod";
+import type { Command } from "commander";
+
+export type VodClient = InstanceType<typeof tencentcloud.vod.v20180717.Client>;
+
+export interface ClientOptions {
+  endpoint: string;
+  secretId?: string;
+  secretKey?: string;
+}
+
+/** Adds --endpoint/--secret-id/--secret-key (falling back to OPENVOD_* and TENCENTCLOUD_* variables). */
+export function clientOptions(cmd: Command): Command {
+  return cmd
+    .option("--endpoint <host:port>", "openvod's address", process.env.OPENVOD_ENDPOINT ?? "127.0.0.1:9080")
+    .option(
+      "--secret-id <id>",
+      "SecretId (default: OPENVOD_SECRET_ID, TENCENTCLOUD_SECRET_ID or the data dir's key)",
+    )
+    .option(
+      "--secret-key <key>",
+      "SecretKey (default: OPENVOD_SECRET_KEY, TENCENTCLOUD_SECRET_KEY or the data dir's key)",
+    )
+    .option("--data-dir <dir>", "where to find generated keys", process.env.OPENVOD_DATA_DIR ?? "./data");
+}
+
+export async function makeClient(o: ClientOptions & { dataDir?: string }): Promise<VodClient> {
+  let secretId = o.secretId ?? process.env.OPENVOD_SECRET_ID ?? process.env.TENCENTCLOUD_SECRET_ID;
+  let secretKey = o.secretKey ?? process.env.OPENVOD_SECRET_KEY ?? process.env.TENCENTCLOUD_SECRET_KEY;
+  if (!secretId || !secretKey) {
+    const { readFileSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    try {
+      const keys = JSON.parse(readFileSync(join(o.dataDir ?? "./data", "credentials.json"), "utf8"));
+      secretId = keys.SecretId;
+      secretKey = keys.SecretKey;
+    } catch {
+      throw new Error("no credentials: pass --secret-id/--secret-key or --data-dir of the server");
+    }
+  }
+  return new tencentcloud.vod.v20180717.Client({
+    credential: { secretId: secretId!, secretKey: secretKey! },
+    region: "ap-guangzhou",
+    profile: { httpProfile: { endpoint: o.endpoint, protocol: "http://", reqTimeout: 30 } },
+  });
+}
