@@ -126,6 +126,9 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (app_id, file_id, kind, definition)
   );
   `,
+  `
+  CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  `,
 ];
 
 type Raw = Record<string, unknown>;
@@ -754,7 +757,15 @@ export class SqliteStore implements Store {
   }
 
   async nextTemplateDefinition(appId: number, floor: number): Promise<number> {
-    const m = (this.stmt.maxTemplateKey!.get(appId) as { m: number | null }).m;
-    return Math.max(floor, (m ?? floor - 1) + 1);
+    // A sequence, not MAX()+1: a deleted template's Definition is never handed out again, so
+    // outputs made with it can never be mistaken for a new template's.
+    return this.db.transaction(() => {
+      const name = `template-definition/${appId}`;
+      const cur = this.db.prepare("SELECT value FROM sequences WHERE name = ?").get(name) as { value: number } | undefined;
+      const max = (this.stmt.maxTemplateKey!.get(appId) as { m: number | null }).m ?? 0;
+      const next = Math.max(floor, (cur?.value ?? 0) + 1, max + 1);
+      this.db.prepare("INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)").run(name, next);
+      return next;
+    }).immediate();
   }
 }
