@@ -6,6 +6,7 @@ import { LocalBlobStore } from "./blobs/local.js";
 import type { Config } from "./config.js";
 import { Urls, type Deps } from "./domain/deps.js";
 import { EventHub } from "./domain/events.js";
+import "./domain/procedure.js";
 import "./domain/taskkinds.js";
 import { PushDispatcher } from "./events/push.js";
 import { registerTestHooks, TestClock } from "./http/testHooks.js";

@@ -280,7 +280,7 @@ describe("media library", () => {
       assert.equal(all.MediaInfoSet[0].BasicInfo.Name, "clip one");
       assert.equal(all.MediaInfoSet[0].MetaData.Height, 240);
       assert.equal(
-        (await sdkError(() => search({ Filters: ["transcodeInfo"] }))).code,
+        (await sdkError(() => search({ Filters: ["reviewInfo"] }))).code,
         "InvalidParameterValue.Filters",
       );
     });
@@ -299,7 +299,7 @@ describe("media library", () => {
       assert.equal(
         (
           await sdkError(() =>
-            vod.DescribeMediaInfos({ FileIds: [video.FileId], Filters: ["transcodeInfo"] }),
+            vod.DescribeMediaInfos({ FileIds: [video.FileId], Filters: ["miniProgramReviewInfo"] }),
           )
         ).code,
         "InvalidParameterValue.Filters",

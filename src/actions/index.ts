@@ -3,6 +3,7 @@
 import { appActions } from "./apps.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
+import { processActions } from "./process.js";
 import { taskActions } from "./tasks.js";
 import { templateActions } from "./templates.js";
 import type { ActionDef } from "./types.js";
@@ -16,5 +17,6 @@ export const actions: ReadonlyMap<string, ActionDef> = new Map(
     ...appActions,
     ...eventActions,
     ...templateActions,
+    ...processActions,
   }),
 );

@@ -5,11 +5,12 @@ import { writeFile, mkdtemp, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { blobKey } from "../blobs/types.js";
 import { isoTime, parseIsoTime } from "../domain/ids.js";
-import { MEDIA_INFO_FILTERS, mediaInfo } from "../domain/media.js";
+import { makeEvent } from "../domain/events.js";
+import { MEDIA_INFO_FILTERS, mediaInfo, wantsParts } from "../domain/media.js";
 import { submitTask } from "../domain/tasks.js";
 import { probeMedia } from "../media/probe.js";
 import { errors, TaskFailure } from "../protocol/errors.js";
-import type { MediaRow } from "../store/types.js";
+import type { MediaRow, NewEvent } from "../store/types.js";
 import type { ActionContext, ActionFamily } from "./types.js";
 
 async function mediaOf(ctx: ActionContext, fileId: string): Promise<MediaRow> {
@@ -18,9 +19,24 @@ async function mediaOf(ctx: ActionContext, fileId: string): Promise<MediaRow> {
   return m;
 }
 
+/** MediaInfo of each item, with the processing outputs kept with it when the filters ask. */
+async function mediaInfos(ctx: ActionContext, media: MediaRow[], filters: string[] | undefined) {
+  const withParts = wantsParts(filters);
+  return Promise.all(
+    media.map(async (m) =>
+      mediaInfo(
+        m,
+        ctx.deps.urls,
+        filters,
+        withParts ? await ctx.deps.store.getMediaParts(m.appId, m.fileId) : [],
+      ),
+    ),
+  );
+}
+
 function checkFilters(filters: string[] | undefined): void {
   for (const f of filters ?? []) {
-    if (!(f in MEDIA_INFO_FILTERS)) {
+    if (!MEDIA_INFO_FILTERS.has(f)) {
       // Parts openvod cannot produce yet are refused rather than answered empty.
       throw errors.invalidParameterValue("Filters", `The filter ${f} is not supported by openvod.`);
     }
@@ -34,6 +50,36 @@ const DELETE_PART_TYPES = new Set([
   "WechatPublishFiles",
   "WechatMiniProgramPublishFiles",
 ]);
+
+/** The media part kinds a DeleteParts type removes (WeChat publications never exist here). */
+const PART_OF_DELETE_TYPE: Record<string, string | undefined> = {
+  TranscodeFiles: "Transcode",
+  AdaptiveDynamicStreamingFiles: "AdaptiveDynamicStreaming",
+};
+
+/** The FileDeleted event, when the application switched it on. */
+async function fileDeletedEvents(
+  ctx: ActionContext,
+  fileId: string,
+  parts: { Type: string; Definition?: number }[],
+): Promise<NewEvent[]> {
+  const config = await ctx.deps.store.getEventConfig(ctx.app.subAppId);
+  if (config.deleteSwitch !== "ON") return [];
+  const payload = {
+    FileIdSet: [fileId],
+    FileDeleteResultInfo: [
+      { FileId: fileId, DeleteParts: parts.map((p) => ({ Type: p.Type, Definition: p.Definition ?? 0 })) },
+    ],
+  };
+  return [
+    makeEvent(
+      ctx.app.subAppId,
+      config,
+      { type: "FileDeleted", field: "FileDeleteEvent", payload },
+      ctx.deps.now(),
+    ),
+  ];
+}
 
 const CATEGORIES = new Set(["Video", "Audio", "Image"]);
 
@@ -56,21 +102,22 @@ const SEARCH_MAX = 5000;
 
 export const mediaActions: ActionFamily = {
   DescribeMediaInfos: {
-    notes: "basicInfo and metaData filters; up to 20 FileIds; unknown ones in NotExistFileIdSet",
+    notes:
+      "basicInfo, metaData, transcodeInfo, animatedGraphicsInfo, imageSpriteInfo, snapshotByTimeOffsetInfo, sampleSnapshotInfo, adaptiveDynamicStreamingInfo; up to 20 FileIds; unknown ones in NotExistFileIdSet; other filters refused",
     async handler(ctx) {
       const { FileIds, Filters } = ctx.params as { FileIds: string[]; Filters?: string[] };
       if (FileIds.length === 0) throw errors.invalidParameterValue("FileIdsEmpty", "FileIds is empty.");
       if (FileIds.length > 20)
         throw errors.invalidParameterValue("FileIdsTooMany", "At most 20 FileIds per request.");
       checkFilters(Filters);
-      const found: Record<string, unknown>[] = [];
+      const found: MediaRow[] = [];
       const missing: string[] = [];
       for (const id of FileIds) {
         const m = await ctx.deps.store.getMedia(ctx.app.subAppId, id);
-        if (m) found.push(mediaInfo(m, ctx.deps.urls, Filters));
+        if (m) found.push(m);
         else missing.push(id);
       }
-      return { MediaInfoSet: found, NotExistFileIdSet: missing };
+      return { MediaInfoSet: await mediaInfos(ctx, found, Filters), NotExistFileIdSet: missing };
     },
   },
 
@@ -139,7 +186,7 @@ export const mediaActions: ActionFamily = {
         offset,
         limit,
       });
-      return { TotalCount: total, MediaInfoSet: media.map((m) => mediaInfo(m, ctx.deps.urls, p.Filters)) };
+      return { TotalCount: total, MediaInfoSet: await mediaInfos(ctx, media, p.Filters) };
     },
   },
 
@@ -215,27 +262,42 @@ export const mediaActions: ActionFamily = {
   },
 
   DeleteMedia: {
-    notes: "The whole media item and its files; DeleteParts OriginalFiles (other parts have no files yet)",
+    notes:
+      "The whole item and its files, or DeleteParts OriginalFiles / TranscodeFiles / AdaptiveDynamicStreamingFiles (by Definition, 0 = all); FileDeleted event when switched on",
     async handler(ctx) {
-      const { FileId, DeleteParts } = ctx.params as {
+      const { FileId, DeleteParts = [] } = ctx.params as {
         FileId: string;
         DeleteParts?: { Type: string; Definition?: number }[];
       };
+      const { store, blobs } = ctx.deps;
+      const appId = ctx.app.subAppId;
       const m = await mediaOf(ctx, FileId);
-      for (const part of DeleteParts ?? []) {
+      for (const part of DeleteParts) {
         if (!DELETE_PART_TYPES.has(part.Type))
           throw errors.invalidParameterValue("Type", `Unknown DeleteParts type ${part.Type}.`);
       }
-      if (!DeleteParts?.length) {
-        await ctx.deps.store.deleteMedia(ctx.app.subAppId, FileId);
-        await ctx.deps.blobs.remove(blobKey(ctx.app.subAppId, FileId) + "/");
-      } else if (DeleteParts.some((p) => p.Type === "OriginalFiles") && m.blobKey) {
-        // The item stays (cover, metadata) but no longer points at the file that is gone.
-        await ctx.deps.store.updateMedia(ctx.app.subAppId, FileId, {
-          blobKey: "",
-          updateTime: ctx.deps.now(),
-        });
-        await ctx.deps.blobs.remove(m.blobKey);
+      const events = await fileDeletedEvents(ctx, FileId, DeleteParts);
+      if (DeleteParts.length === 0) {
+        await store.deleteMedia(appId, FileId, events);
+        await blobs.remove(blobKey(appId, FileId) + "/");
+        if (events.length) ctx.deps.events.notify(appId);
+        return {};
+      }
+      for (const part of DeleteParts) {
+        const kind = PART_OF_DELETE_TYPE[part.Type];
+        if (kind) {
+          for (const gone of await store.deleteMediaParts(appId, FileId, kind, part.Definition ?? 0)) {
+            for (const key of gone.blobs) await blobs.remove(key);
+          }
+        } else if (part.Type === "OriginalFiles" && m.blobKey) {
+          // The item stays (cover, metadata, outputs) but no longer points at the file that is gone.
+          await store.updateMedia(appId, FileId, { blobKey: "", updateTime: ctx.deps.now() });
+          await blobs.remove(m.blobKey);
+        }
+      }
+      if (events.length) {
+        await store.insertEvents(events);
+        ctx.deps.events.notify(appId);
       }
       return {};
     },

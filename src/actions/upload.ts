@@ -1,6 +1,7 @@
 // Media ingest: PullUpload queues a task that downloads, probes and stores the file.
 import { isoTime } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
+import { findTemplate } from "../domain/templates/index.js";
 import { checkUrl, DownloadError } from "../net/download.js";
 import { ApiError, errors } from "../protocol/errors.js";
 import { isoParam } from "./media.js";
@@ -18,7 +19,7 @@ function checkPullUrl(url: string, sub: string): void {
 export const uploadActions: ActionFamily = {
   PullUpload: {
     notes:
-      "http(s) URLs, streamed with size and time limits, probed by ffprobe; CoverUrl; HLS sources and Procedure refused",
+      "http(s) URLs, streamed with size and time limits, probed by ffprobe; CoverUrl; Procedure starts on the new file; HLS/DASH sources refused",
     async handler(ctx) {
       const p = ctx.params;
       checkPullUrl(p.MediaUrl, "MediaUrl");
@@ -29,8 +30,7 @@ export const uploadActions: ActionFamily = {
         );
       }
       if (p.CoverUrl) checkPullUrl(p.CoverUrl, "CoverUrl");
-      if (p.Procedure) {
-        // No procedure templates exist in openvod yet, so every name is unknown.
+      if (p.Procedure && !(await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", p.Procedure))) {
         throw new ApiError(
           "InvalidParameter.ProcedureNameNotExist",
           `The procedure ${p.Procedure} does not exist.`,
@@ -66,6 +66,7 @@ export const uploadActions: ActionFamily = {
           StorageRegion: p.StorageRegion,
           ClassId: p.ClassId,
           SourceContext: p.SourceContext,
+          Procedure: p.Procedure,
         },
       });
       return { TaskId };

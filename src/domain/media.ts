@@ -1,7 +1,8 @@
 // How a stored media item looks to clients: MediaBasicInfo and MediaInfo, per the spec.
 import type { Urls } from "./deps.js";
 import { isoTime } from "./ids.js";
-import type { MediaRow } from "../store/types.js";
+import type { MediaPart, MediaRow } from "../store/types.js";
+import { withUrls } from "./blobrefs.js";
 
 /** ClassId 0 is the cloud's built-in "Other" category, the default for new media. */
 const DEFAULT_CLASS = { name: "其他", path: "其他" };
@@ -36,17 +37,85 @@ export function mediaBasicInfo(m: MediaRow, urls: Urls): Record<string, unknown>
   };
 }
 
-/** DescribeMediaInfos filter names and the MediaInfo parts openvod can fill for real. */
-export const MEDIA_INFO_FILTERS = {
-  basicInfo: "BasicInfo",
-  metaData: "MetaData",
-} as const;
+/** The processing outputs kept with a media item, by part kind: their filter and MediaInfo fields. */
+export const MEDIA_PARTS = [
+  { kind: "Transcode", filter: "transcodeInfo", info: "TranscodeInfo", set: "TranscodeSet" },
+  {
+    kind: "AnimatedGraphics",
+    filter: "animatedGraphicsInfo",
+    info: "AnimatedGraphicsInfo",
+    set: "AnimatedGraphicsSet",
+  },
+  { kind: "ImageSprites", filter: "imageSpriteInfo", info: "ImageSpriteInfo", set: "ImageSpriteSet" },
+  {
+    kind: "SnapshotByTimeOffset",
+    filter: "snapshotByTimeOffsetInfo",
+    info: "SnapshotByTimeOffsetInfo",
+    set: "SnapshotByTimeOffsetSet",
+  },
+  {
+    kind: "SampleSnapshot",
+    filter: "sampleSnapshotInfo",
+    info: "SampleSnapshotInfo",
+    set: "SampleSnapshotSet",
+  },
+  {
+    kind: "AdaptiveDynamicStreaming",
+    filter: "adaptiveDynamicStreamingInfo",
+    info: "AdaptiveDynamicStreamingInfo",
+    set: "AdaptiveDynamicStreamingSet",
+  },
+] as const;
 
-export function mediaInfo(m: MediaRow, urls: Urls, filters: string[] | undefined): Record<string, unknown> {
-  const want = (f: keyof typeof MEDIA_INFO_FILTERS) => !filters?.length || filters.includes(f);
+/** DescribeMediaInfos/SearchMedia filter names openvod can fill for real. */
+export const MEDIA_INFO_FILTERS: ReadonlySet<string> = new Set([
+  "basicInfo",
+  "metaData",
+  ...MEDIA_PARTS.map((p) => p.filter),
+]);
+
+/** The parts a filter list asks for (all when there is no filter). */
+export function wantsParts(filters: string[] | undefined): boolean {
+  return !filters?.length || MEDIA_PARTS.some((p) => filters.includes(p.filter));
+}
+
+/** The original file as the cloud lists it in TranscodeSet: Definition 0. */
+function originalItem(m: MediaRow, urls: Urls): Record<string, unknown> {
+  const meta = m.metaData as Record<string, any>;
   return {
+    Url: urls.file(m.blobKey),
+    Definition: 0,
+    Bitrate: meta.Bitrate,
+    Height: meta.Height,
+    Width: meta.Width,
+    Size: meta.Size,
+    Duration: meta.Duration,
+    Md5: meta.Md5,
+    Container: meta.Container,
+    VideoStreamSet: meta.VideoStreamSet,
+    AudioStreamSet: meta.AudioStreamSet,
+    DigitalWatermarkType: "None",
+    CopyRightWatermarkText: "",
+  };
+}
+
+export function mediaInfo(
+  m: MediaRow,
+  urls: Urls,
+  filters: string[] | undefined,
+  parts: MediaPart[] = [],
+): Record<string, unknown> {
+  const want = (f: string) => !filters?.length || filters.includes(f);
+  const info: Record<string, unknown> = {
     FileId: m.fileId,
     BasicInfo: want("basicInfo") ? mediaBasicInfo(m, urls) : null,
     MetaData: want("metaData") ? m.metaData : null,
   };
+  for (const p of MEDIA_PARTS) {
+    if (!want(p.filter)) continue;
+    const items = parts.filter((x) => x.kind === p.kind).map((x) => withUrls(x.item, urls));
+    if (p.kind === "Transcode" && m.blobKey) items.unshift(originalItem(m, urls));
+    info[p.info] = items.length ? { [p.set]: items } : null;
+  }
+  return info;
 }

@@ -10,6 +10,8 @@ import { registerTaskKind, taskProgress } from "./tasks.js";
 export interface PullState {
   progress?: number;
   media?: MediaRow;
+  /** The Procedure task started on the new file, when PullUpload named one. */
+  procedureTaskId?: string;
 }
 
 /** Sub-task status vocabulary (PROCESSING/SUCCESS/FAIL) of a task that ended or not. */
@@ -34,7 +36,7 @@ registerTaskKind({
       MediaBasicInfo: media ? mediaBasicInfo(media, urls) : null,
       MetaData: media?.metaData ?? {},
       FileUrl: media ? urls.file(media.blobKey) : "",
-      ProcedureTaskId: "",
+      ProcedureTaskId: (task.state as PullState).procedureTaskId ?? "",
       ReviewAudioVideoTaskId: "",
       SessionContext: task.sessionContext,
       SessionId: task.sessionId,
@@ -51,7 +53,7 @@ registerTaskKind({
         payload: {
           FileId: media.fileId,
           MediaBasicInfo: mediaBasicInfo(media, urls),
-          ProcedureTaskId: "",
+          ProcedureTaskId: (task.state as PullState).procedureTaskId ?? "",
           ReviewAudioVideoTaskId: "",
           MetaData: media.metaData,
         },

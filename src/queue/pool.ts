@@ -126,6 +126,7 @@ export class WorkerPool {
       const events = await taskEvents(deps, finished);
       if (await store.finishTask(task.taskId, this.owner, done, { ...effects, events })) {
         if (events.length) deps.events.notify(task.appId);
+        if (effects.insertTasks?.length) deps.wakeWorkers();
       }
     };
 

@@ -482,6 +482,20 @@ export class SqliteStore implements Store {
         );
         if (r.changes === 0) return false;
         this.writeEvents(effects.events);
+        for (const t of effects.insertTasks ?? []) {
+          this.stmt.insertTask!.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
+        }
+        for (const part of effects.putParts ?? []) {
+          this.stmt.putPart!.run({
+            ...part,
+            item: JSON.stringify(part.item),
+            blobs: JSON.stringify(part.blobs),
+          });
+        }
+        if (effects.setCover) {
+          const { appId, fileId, coverKey } = effects.setCover;
+          this.stmt.setCover!.run(coverKey, f.finishTime, fileId, appId);
+        }
         if (effects.insertMedia) {
           const m = effects.insertMedia;
           // A task that created the media item is listed under it (DescribeTasks FileId filter).
@@ -759,13 +773,16 @@ export class SqliteStore implements Store {
   async nextTemplateDefinition(appId: number, floor: number): Promise<number> {
     // A sequence, not MAX()+1: a deleted template's Definition is never handed out again, so
     // outputs made with it can never be mistaken for a new template's.
-    return this.db.transaction(() => {
-      const name = `template-definition/${appId}`;
-      const cur = this.db.prepare("SELECT value FROM sequences WHERE name = ?").get(name) as { value: number } | undefined;
-      const max = (this.stmt.maxTemplateKey!.get(appId) as { m: number | null }).m ?? 0;
-      const next = Math.max(floor, (cur?.value ?? 0) + 1, max + 1);
-      this.db.prepare("INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)").run(name, next);
-      return next;
-    }).immediate();
+    return this.db
+      .transaction(() => {
+        const name = `template-definition/${appId}`;
+        const cur = this.db.prepare("SELECT value FROM sequences WHERE name = ?").get(name) as
+          { value: number } | undefined;
+        const max = (this.stmt.maxTemplateKey!.get(appId) as { m: number | null }).m ?? 0;
+        const next = Math.max(floor, (cur?.value ?? 0) + 1, max + 1);
+        this.db.prepare("INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)").run(name, next);
+        return next;
+      })
+      .immediate();
   }
 }

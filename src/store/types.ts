@@ -187,6 +187,8 @@ export interface TaskEffects {
   /** Events the finished task emits; written with it so none is lost or emitted for nothing. */
   events?: NewEvent[];
   insertMedia?: MediaRow;
+  /** Tasks the finished one starts (e.g. the Procedure a PullUpload names). */
+  insertTasks?: NewTask[];
   /** Outputs kept with their media item, replacing earlier parts of the same kind and definition. */
   putParts?: MediaPart[];
   /** A new cover for a media item (CoverBySnapshot). */

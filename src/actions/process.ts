@@ -1,0 +1,97 @@
+// Media processing: ProcessMedia and ProcessMediaByProcedure queue a Procedure task whose
+// sub-tasks run with ffmpeg (src/workers/procedure.ts).
+import { prepareProcedure } from "../domain/procedure.js";
+import { submitTask } from "../domain/tasks.js";
+import { findTemplate } from "../domain/templates/index.js";
+import { ApiError, errors } from "../protocol/errors.js";
+import type { ActionContext, ActionFamily } from "./types.js";
+
+/** AI analysis, recognition and review need models openvod does not have: refused, never faked. */
+function refuseAi(p: Record<string, any>): void {
+  const ai: [string, string][] = [
+    ["AiContentReviewTask", "AiContentReviewTaskDefinition"],
+    ["AiAnalysisTask", "AiAnalysisTaskDefinition"],
+    ["AiRecognitionTask", "AiRecognitionTaskDefinition"],
+  ];
+  for (const [field, sub] of ai) {
+    if (p[field])
+      throw errors.invalidParameterValue(
+        sub,
+        `${field}: openvod does not run AI analysis, recognition or review.`,
+      );
+  }
+  if (p.AiRecognitionTaskSet?.length) {
+    throw errors.invalidParameterValue("AiRecognitionTaskDefinition", "openvod does not run AI recognition.");
+  }
+  if (p.ReviewAudioVideoTask)
+    throw errors.unsupportedOperation("openvod does not review audio or video content.");
+  if (p.ImportMediaKnowledgeTaskSet?.length)
+    throw errors.unsupportedOperation("openvod has no media knowledge base.");
+}
+
+async function queueProcedure(
+  ctx: ActionContext,
+  mediaProcessTask: Record<string, any> | undefined,
+): Promise<string> {
+  const p = ctx.params;
+  if (p.MediaStoragePath) {
+    throw errors.unsupportedOperation(
+      "MediaStoragePath needs an application in FileID+Path mode, which openvod does not offer.",
+    );
+  }
+  if (!p.FileId) throw errors.missingParameter("The parameter `FileId` is missing.");
+  const media = await ctx.deps.store.getMedia(ctx.app.subAppId, p.FileId);
+  if (!media) throw errors.invalidParameterValue("FileId", `The file ${p.FileId} does not exist.`);
+  const input = await prepareProcedure(ctx.deps, {
+    appId: ctx.app.subAppId,
+    media,
+    mediaProcessTask,
+    tasksNotifyMode: p.TasksNotifyMode,
+  });
+  return submitTask(ctx.deps, {
+    appId: ctx.app.subAppId,
+    taskType: "Procedure",
+    fileId: media.fileId,
+    priority: p.TasksPriority,
+    sessionId: p.SessionId,
+    sessionContext: p.SessionContext,
+    input: input as unknown as Record<string, unknown>,
+  });
+}
+
+export const processActions: ActionFamily = {
+  ProcessMedia: {
+    notes:
+      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AI tasks, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
+    async handler(ctx) {
+      const p = ctx.params;
+      refuseAi(p);
+      if (p.Url)
+        throw errors.unsupportedOperation(
+          "ProcessMedia with Url is not supported; PullUpload with Procedure instead.",
+        );
+      if (p.OutputAsIndependentMedia === "ON") {
+        throw errors.unsupportedOperation("OutputAsIndependentMedia is not supported by openvod yet.");
+      }
+      return { TaskId: await queueProcedure(ctx, p.MediaProcessTask) };
+    },
+  },
+
+  ProcessMediaByProcedure: {
+    notes: "Runs a preset (LongVideoPreset...) or custom procedure template's MediaProcessTask",
+    async handler(ctx) {
+      const template = await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", ctx.params.ProcedureName);
+      if (!template) {
+        throw new ApiError(
+          "InvalidParameter.ProcedureNameNotExist",
+          `The procedure ${ctx.params.ProcedureName} does not exist.`,
+        );
+      }
+      refuseAi(template);
+      return {
+        TaskId: await queueProcedure(ctx, template.MediaProcessTask ?? undefined),
+        ReviewAudioVideoTaskId: "",
+      };
+    },
+  },
+};

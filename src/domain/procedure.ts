@@ -1,0 +1,276 @@
+// Procedure tasks (ProcessMedia, ProcessMediaByProcedure): a list of media-processing
+// sub-tasks on one media item, reported as the cloud's ProcedureTask. This module owns the
+// sub-task table, the stored state and the view; src/workers/procedure.ts runs it.
+import { errors } from "../protocol/errors.js";
+import type { MediaRow, TaskRow } from "../store/types.js";
+import type { Deps, Urls } from "./deps.js";
+import { withUrls } from "./blobrefs.js";
+import { completionEvent } from "./events.js";
+import { TASK_ID_KIND, isoTime } from "./ids.js";
+import { findTemplate } from "./templates/index.js";
+import { registerTaskKind } from "./tasks.js";
+
+/** One row per MediaProcessTaskInput set: its result Type and field, template family and media info part. */
+export const SUBTASK_KINDS = [
+  {
+    set: "TranscodeTaskSet",
+    type: "Transcode",
+    field: "TranscodeTask",
+    family: "Transcode",
+    info: "TranscodeInfo",
+  },
+  {
+    set: "AnimatedGraphicTaskSet",
+    type: "AnimatedGraphics",
+    field: "AnimatedGraphicTask",
+    family: "AnimatedGraphics",
+    info: "AnimatedGraphicsInfo",
+  },
+  {
+    set: "SnapshotByTimeOffsetTaskSet",
+    type: "SnapshotByTimeOffset",
+    field: "SnapshotByTimeOffsetTask",
+    family: "SnapshotByTimeOffset",
+    info: "SnapshotByTimeOffsetInfo",
+  },
+  {
+    set: "SampleSnapshotTaskSet",
+    type: "SampleSnapshot",
+    field: "SampleSnapshotTask",
+    family: "SampleSnapshot",
+    info: "SampleSnapshotInfo",
+  },
+  {
+    set: "ImageSpriteTaskSet",
+    type: "ImageSprites",
+    field: "ImageSpriteTask",
+    family: "ImageSprite",
+    info: "ImageSpriteInfo",
+  },
+  {
+    set: "CoverBySnapshotTaskSet",
+    type: "CoverBySnapshot",
+    field: "CoverBySnapshotTask",
+    family: "SnapshotByTimeOffset",
+    info: "",
+  },
+  {
+    set: "AdaptiveDynamicStreamingTaskSet",
+    type: "AdaptiveDynamicStreaming",
+    field: "AdaptiveDynamicStreamingTask",
+    family: "AdaptiveDynamicStreaming",
+    info: "AdaptiveDynamicStreamingInfo",
+  },
+] as const;
+
+export type SubTaskKind = (typeof SUBTASK_KINDS)[number];
+
+export function subTaskKind(type: string): SubTaskKind {
+  const k = SUBTASK_KINDS.find((s) => s.type === type);
+  if (!k) throw new Error(`unknown sub-task type ${type}`);
+  return k;
+}
+
+export interface ResolvedWatermark {
+  /** The WatermarkInput as the client sent it. */
+  input: Record<string, any>;
+  /** The watermark template at submit time (with its private _imageKey). */
+  template: Record<string, any>;
+}
+
+export interface SubTask {
+  type: SubTaskKind["type"];
+  /** The sub-task input as the client sent it, echoed as the result's Input. */
+  input: Record<string, any>;
+  /** The template resolved when the task was submitted; later edits do not change a queued task. */
+  template: Record<string, any>;
+  watermarks: ResolvedWatermark[];
+  status: "PROCESSING" | "SUCCESS" | "FAIL";
+  errCode: number;
+  errCodeExt: string;
+  message: string;
+  progress: number;
+  beginTime?: number;
+  finishTime?: number;
+  /** The spec Output item; strings "blob:<key>" stand where clients see URLs. */
+  output?: Record<string, any>;
+  /** What the output adds to the media item: a part (by definition, with its blobs) or a cover. */
+  part?: { definition: number; blobs: string[] };
+  coverKey?: string;
+}
+
+/** What ProcessMedia stores as the task input besides the client's parameters. */
+export interface ProcedureInput {
+  fileId: string;
+  fileName: string;
+  blobKey: string;
+  metaData: Record<string, any>;
+  tasksNotifyMode: "Finish" | "Change" | "None";
+  subtasks: SubTask[];
+}
+
+export interface ProcedureState {
+  subtasks?: SubTask[];
+}
+
+export function procedureSubtasks(task: TaskRow): SubTask[] {
+  return (task.state as ProcedureState).subtasks ?? (task.input as unknown as ProcedureInput).subtasks;
+}
+
+export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown> {
+  const input = task.input as unknown as ProcedureInput;
+  return {
+    TaskId: task.taskId,
+    Status: task.status,
+    ErrCode: task.errCode,
+    Message: task.message,
+    FileId: input.fileId,
+    FileName: input.fileName,
+    FileUrl: input.blobKey ? urls.file(input.blobKey) : "",
+    MetaData: input.metaData,
+    MediaProcessResultSet: procedureSubtasks(task).map((s) => ({
+      Type: s.type,
+      [subTaskKind(s.type).field]: {
+        Status: s.status,
+        ErrCodeExt: s.errCodeExt,
+        ErrCode: s.errCode,
+        Message: s.message,
+        Input: s.input,
+        Output: s.output ? withUrls(s.output, urls) : null,
+        Progress: s.progress,
+        BeginProcessTime: isoTime(s.beginTime),
+        FinishTime: isoTime(s.finishTime),
+      },
+    })),
+    AiContentReviewResultSet: [],
+    AiAnalysisResultSet: [],
+    AiRecognitionResultSet: [],
+    TasksPriority: task.priority,
+    TasksNotifyMode: input.tasksNotifyMode,
+    SessionContext: task.sessionContext,
+    SessionId: task.sessionId,
+    Operator: "",
+    OperationType: "",
+  };
+}
+
+export const procedureEvent = (task: TaskRow, urls: Urls) =>
+  completionEvent("ProcedureStateChanged", "ProcedureStateChangeEvent", task, urls);
+
+registerTaskKind({
+  taskType: "Procedure",
+  idKind: TASK_ID_KIND.Procedure,
+  payloadField: "ProcedureTask",
+  view: procedureView,
+  events(task, _config, urls) {
+    const mode = (task.input as unknown as ProcedureInput).tasksNotifyMode;
+    return mode === "None" ? [] : [procedureEvent(task, urls)];
+  },
+});
+
+/** Parts of a sub-task input openvod cannot honour for real; refused rather than ignored. */
+function refuseUnsupported(set: string, input: Record<string, any>): void {
+  const on = (v: any) => v && typeof v === "object" && (v.Switch === "ON" || v.Definition);
+  const nonEmpty = (v: any) => Array.isArray(v) && v.length > 0;
+  const refused: string[] = [];
+  if (on(input.TraceWatermark)) refused.push("TraceWatermark");
+  if (on(input.CopyRightWatermark)) refused.push("CopyRightWatermark");
+  if (on(input.BlindWatermark)) refused.push("BlindWatermark");
+  if (nonEmpty(input.MosaicSet)) refused.push("MosaicSet");
+  if (nonEmpty(input.HeadTailSet)) refused.push("HeadTailSet");
+  if (nonEmpty(input.SubtitleInfoSet) || nonEmpty(input.SubtitleSet)) refused.push("subtitles");
+  if (input.OverrideParameter) refused.push("OverrideParameter");
+  if (input.DrmInfo) refused.push("DrmInfo");
+  if (refused.length)
+    throw errors.unsupportedOperation(`${set}: ${refused.join(", ")} not supported by openvod.`);
+}
+
+export interface ProcedureRequest {
+  appId: number;
+  media: MediaRow;
+  mediaProcessTask: Record<string, any> | undefined;
+  tasksNotifyMode?: string;
+}
+
+/** Checks a MediaProcessTask and resolves its templates; ApiErrors for anything the cloud would refuse. */
+export async function prepareProcedure(deps: Deps, r: ProcedureRequest): Promise<ProcedureInput> {
+  const mode = r.tasksNotifyMode || "Finish";
+  if (mode !== "Finish" && mode !== "Change" && mode !== "None") {
+    throw errors.invalidParameterValue("TasksNotifyMode", "TasksNotifyMode must be Finish, Change or None.");
+  }
+  const subtasks: SubTask[] = [];
+  for (const kind of SUBTASK_KINDS) {
+    const list = (r.mediaProcessTask?.[kind.set] ?? []) as Record<string, any>[];
+    if (list.length > 10) throw errors.invalidParameterValue(kind.set, `${kind.set} holds at most 10 tasks.`);
+    for (const input of list) {
+      refuseUnsupported(kind.set, input);
+      const template = await findTemplate(deps, r.appId, kind.family, input.Definition);
+      if (!template) {
+        throw errors.invalidParameterValue(
+          "Definition",
+          `${kind.set}: template ${input.Definition} does not exist.`,
+        );
+      }
+      checkSubTaskInput(kind, input);
+      const watermarks: ResolvedWatermark[] = [];
+      for (const w of (input.WatermarkSet ?? []) as Record<string, any>[]) {
+        if (w.SvgContent) throw errors.unsupportedOperation("SVG watermarks are not supported by openvod.");
+        const wt = await findTemplate(deps, r.appId, "Watermark", w.Definition);
+        if (!wt)
+          throw errors.invalidParameterValue(
+            "Definition",
+            `Watermark template ${w.Definition} does not exist.`,
+          );
+        watermarks.push({ input: w, template: wt });
+      }
+      subtasks.push({
+        type: kind.type,
+        input,
+        template,
+        watermarks,
+        status: "PROCESSING",
+        errCode: 0,
+        errCodeExt: "",
+        message: "",
+        progress: 0,
+      });
+    }
+  }
+  if (subtasks.length === 0) {
+    throw errors.invalidParameterValue("MediaProcessTask", "MediaProcessTask holds no task to run.");
+  }
+  return {
+    fileId: r.media.fileId,
+    fileName: r.media.name,
+    blobKey: r.media.blobKey,
+    metaData: r.media.metaData,
+    tasksNotifyMode: mode,
+    subtasks,
+  };
+}
+
+function checkSubTaskInput(kind: SubTaskKind, input: Record<string, any>): void {
+  switch (kind.type) {
+    case "AnimatedGraphics":
+      if (!(input.EndTimeOffset > input.StartTimeOffset) || input.StartTimeOffset < 0) {
+        throw errors.invalidParameterValue(
+          "EndTimeOffset",
+          "EndTimeOffset must be after StartTimeOffset (both ≥ 0).",
+        );
+      }
+      break;
+    case "SnapshotByTimeOffset":
+      if (!input.ExtTimeOffsetSet?.length && !input.TimeOffsetSet?.length) {
+        throw errors.invalidParameterValue("TimeOffsetSet", "Give ExtTimeOffsetSet or TimeOffsetSet.");
+      }
+      break;
+    case "CoverBySnapshot":
+      if (input.PositionType !== "Time" && input.PositionType !== "Percent") {
+        throw errors.invalidParameterValue("PositionType", "PositionType must be Time or Percent.");
+      }
+      if (input.PositionValue < 0 || (input.PositionType === "Percent" && input.PositionValue > 100)) {
+        throw errors.invalidParameterValue("PositionValue", "PositionValue is out of range.");
+      }
+      break;
+  }
+}

@@ -1,0 +1,428 @@
+// AdaptiveDynamicStreaming: every rendition of the template in ONE ffmpeg run (the decoded picture
+// is split once per rendition), packaged as HLS (hls muxer with var_stream_map and a master
+// playlist) or DASH (dash muxer). Built in a temporary directory that is renamed into place.
+//
+// ffmpeg's master playlist states the encoders' nominal bitrates, which are absent with CRF; the
+// master is rewritten with BANDWIDTH = the peak segment bitrate and AVERAGE-BANDWIDTH = the
+// average one, measured on the segments written (RFC 8216 4.3.4.2).
+
+import { readdir, readFile, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import {
+  audioArgs,
+  audioCodec,
+  checkVideoContainer,
+  colorPlan,
+  videoArgs,
+  videoCodec,
+  type AudioCodec,
+  type VideoCodec,
+} from "./codecs.js";
+import {
+  Budget,
+  capabilities,
+  ffmpeg,
+  inspectSource,
+  JobProgress,
+  mapError,
+  num,
+  patternSafe,
+  produceDir,
+  secs,
+  str,
+  threadArgs,
+  threadCount,
+  throwIfAborted,
+} from "./common.js";
+import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
+import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
+import { planWatermarks } from "./watermark.js";
+
+export interface AdaptiveOptions {
+  watermarks?: Watermark[];
+  sourceDuration: number;
+}
+
+export interface AdaptiveStream {
+  /** HLS: the variant playlist; DASH: the representation's init segment. Relative to outDir. */
+  file: string;
+  type: "video" | "audio";
+  width: number;
+  height: number;
+  /** Measured average bitrate, bps. */
+  bitrate: number;
+  /** Video codec (h264, hevc, av1), or the audio codec of an audio-only stream. */
+  codec: string;
+  /** Bytes of this stream's segments (and init segment / playlist). */
+  size: number;
+}
+
+export interface AdaptiveResult {
+  /** master.m3u8 or manifest.mpd, relative to outDir. */
+  manifest: string;
+  streams: AdaptiveStream[];
+  /** Bytes of everything written (MediaTranscodeItem-style Size: manifests + segments). */
+  size: number;
+}
+
+interface Rendition {
+  video?: { codec: VideoCodec; template: Template; geo: Geometry };
+  audio?: { codec: AudioCodec; template: Template };
+}
+
+export async function adaptiveStreaming(
+  ctx: JobContext,
+  input: string,
+  outDir: string,
+  template: Template,
+  o: AdaptiveOptions,
+): Promise<AdaptiveResult> {
+  throwIfAborted(ctx.signal);
+  const format = str(template.Format, "HLS").toUpperCase();
+  const dash = format === "DASH" || format === "MPEG-DASH";
+  if (!dash && format !== "HLS") throw badParameter(`unsupported adaptive streaming Format ${format}`);
+  if (str(template.DrmType)) throw badParameter(`DRM (${template.DrmType}) is not supported by openvod`);
+  const infos: Template[] = Array.isArray(template.StreamInfos) ? template.StreamInfos : [];
+  if (infos.length === 0) throw badParameter("the template has no StreamInfos");
+  if (infos.length > 10) throw badParameter("at most 10 StreamInfos");
+  const budget = new Budget(ctx.timeoutMs);
+  let caps;
+  try {
+    caps = await capabilities(ctx.tools);
+  } catch (err) {
+    throw mapError(err);
+  }
+  const src = await inspectSource(ctx, budget, input);
+  const duration = src.duration || o.sourceDuration;
+  const container = dash ? "dash" : "hls";
+  // HLS segments: MPEG-TS by default, fragmented MP4 for SegmentType fmp4 / mp4-*.
+  const fmp4 = !dash && /^(fmp4|mp4)/i.test(str(template.SegmentType));
+  const noUpscale = num(template.DisableHigherVideoResolution) === 1;
+  const maxBitrate = num(template.DisableHigherVideoBitrate) === 1 ? src.videoBitrate : 0;
+
+  const renditions: Rendition[] = [];
+  const seenAudioOnly = new Set<string>();
+  for (const info of infos) {
+    const r: Rendition = {};
+    if (num(info.RemoveVideo) !== 1 && src.hasVideo) {
+      const vt: Template = info.Video ?? {};
+      const codec = await videoCodec(vt.Codec, caps);
+      checkVideoContainer(codec, container);
+      r.video = { codec, template: vt, geo: targetGeometry(src, vt, { even: true, noUpscale }) };
+    }
+    if (num(info.RemoveAudio) !== 1 && src.hasAudio) {
+      const at: Template = info.Audio ?? {};
+      r.audio = { codec: audioCodec(at.Codec, container, caps), template: at };
+    }
+    if (!r.video && !r.audio) continue;
+    if (!r.video) {
+      // Audio-only renditions that are alike are produced once (e.g. every rendition of an audio source).
+      const key = JSON.stringify([r.audio!.codec.encoder, r.audio!.template]);
+      if (seenAudioOnly.has(key)) continue;
+      seenAudioOnly.add(key);
+    }
+    renditions.push(r);
+  }
+  if (renditions.length === 0) {
+    throw badParameter(src.hasVideo ? "the source has no audio stream" : "the source has no video stream");
+  }
+
+  const videos = renditions.filter((r) => r.video);
+  const threads = threadCount(ctx.threads);
+  const perEncoder = Math.max(1, Math.floor(threads / Math.max(1, videos.length)));
+  const segment = num(template.SegmentDuration) > 0 ? Math.min(10, num(template.SegmentDuration)) : 6;
+  // "各个子流的帧率必须保持一致；如果不一致，采用第一个子流的帧率": the first rendition's Fps for all.
+  const firstFps = num(videos[0]?.video?.template.Fps);
+  const fps = firstFps > 0 ? firstFps : src.fps;
+
+  const t = threadArgs(threads);
+  const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`];
+  const wm = planWatermarks(o.watermarks, {
+    firstInput: 1,
+    copies: videos.length,
+    allowText: true,
+    outputDuration: duration,
+  });
+  args.push(...wm.inputArgs);
+  const g = new FilterGraph();
+  const maps: string[] = [];
+  const encode: string[] = [];
+  if (videos.length) {
+    const first = videos[0]!.video!;
+    const color = colorPlan(src, first.template, first.codec, caps);
+    const pre = [...(firstFps > 0 ? [`fps=${secs(firstFps)}`] : []), ...color.pre];
+    let pads = [`0:${src.videoIndex}`];
+    if (pre.length || videos.length > 1) {
+      pads = videos.map(() => g.label("vs"));
+      const filters = [...pre, videos.length > 1 ? `split=${videos.length}` : "null"];
+      g.add(`[0:${src.videoIndex}]${filters.join(",")}${pads.map((p) => `[${p}]`).join("")}`);
+    }
+    videos.forEach((r, i) => {
+      const v = r.video!;
+      const c = colorPlan(src, v.template, v.codec, caps);
+      let pad = addScale(g, pads[i]!, v.geo, [], c.post);
+      pad = wm.apply(g, pad, v.geo, i);
+      maps.push("-map", `[${pad}]`);
+      const spec = `v:${i}`;
+      const enc = videoArgs({
+        spec,
+        codec: v.codec,
+        template: v.template,
+        fps,
+        threads: perEncoder,
+        keyframeEvery: segment,
+        maxBitrate,
+        mp4: dash || fmp4,
+        hdr10bit: c.hdr10bit,
+      });
+      encode.push(...enc.args, ...c.colorArgs(spec));
+    });
+  }
+  const audios = renditions.filter((r) => r.audio);
+  // DASH keeps audio in its own adaptation set: identical audio settings are encoded once.
+  const audioKeys: string[] = [];
+  const audioIndexOf = new Map<Rendition, number>();
+  for (const r of audios) {
+    const key = dash ? JSON.stringify([r.audio!.codec.encoder, r.audio!.template]) : String(audioKeys.length);
+    let idx = audioKeys.indexOf(key);
+    if (idx < 0) {
+      idx = audioKeys.length;
+      audioKeys.push(key);
+    }
+    audioIndexOf.set(r, idx);
+  }
+  const audioTemplates = audioKeys.map((_, i) => audios.find((r) => audioIndexOf.get(r) === i)!.audio!);
+  if (audioTemplates.length > 1) {
+    const pads = audioTemplates.map(() => g.label("as"));
+    g.add(`[0:${src.audioIndex}]asplit=${pads.length}${pads.map((p) => `[${p}]`).join("")}`);
+    pads.forEach((p) => maps.push("-map", `[${p}]`));
+  } else if (audioTemplates.length === 1) {
+    maps.push("-map", `0:${src.audioIndex}`);
+  }
+  audioTemplates.forEach((a, i) =>
+    encode.push(...audioArgs(`a:${i}`, a.codec, a.template, src.audioChannels, container)),
+  );
+  if (!g.empty) args.push("-filter_complex", g.toString());
+  args.push(...maps, ...encode, "-map_metadata", "-1", "-map_chapters", "-1");
+
+  const progress = new JobProgress(ctx.onProgress, 1);
+  let result: AdaptiveResult;
+  try {
+    result = await produceDir(outDir, async (tmp) => {
+      if (dash) {
+        const manifest = "manifest.mpd";
+        const sets = [
+          videos.length ? "id=0,streams=v" : "",
+          audioTemplates.length ? `id=${videos.length ? 1 : 0},streams=a` : "",
+        ];
+        const mux = [
+          "-f",
+          "dash",
+          "-seg_duration",
+          secs(segment),
+          "-use_template",
+          "1",
+          "-use_timeline",
+          "1",
+        ];
+        mux.push("-init_seg_name", "init-$RepresentationID$.m4s");
+        mux.push("-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s");
+        mux.push("-adaptation_sets", sets.filter(Boolean).join(" "));
+        await ffmpeg(ctx, budget, src, {
+          args: [...args, ...mux, path.join(tmp, manifest)],
+          durationSec: duration,
+          onProgress: progress.run(0),
+        });
+        return dashResult(tmp, manifest, videos, audioTemplates, duration);
+      }
+      const varMap = renditions.map((r) => {
+        const parts: string[] = [];
+        if (r.video) parts.push(`v:${videos.indexOf(r)}`);
+        if (r.audio) parts.push(`a:${audioIndexOf.get(r)}`);
+        return parts.join(",");
+      });
+      const mux = [
+        "-f",
+        "hls",
+        "-hls_time",
+        secs(segment),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_list_size",
+        "0",
+      ];
+      mux.push("-master_pl_name", "master.m3u8", "-var_stream_map", varMap.join(" "));
+      if (fmp4) {
+        mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "stream_%v_init.mp4");
+        mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.m4s");
+      } else {
+        mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.ts");
+      }
+      await ffmpeg(ctx, budget, src, {
+        args: [...args, ...mux, patternSafe(tmp) + "/stream_%v.m3u8"],
+        durationSec: duration,
+        onProgress: progress.run(0),
+      });
+      return hlsResult(tmp, renditions, fps);
+    });
+  } catch (err) {
+    throw mapError(err, src.absolute);
+  }
+  progress.done();
+  return result;
+}
+
+interface SegmentStats {
+  bytes: number;
+  seconds: number;
+  peakBps: number;
+}
+
+/** Sizes and durations of the segments a variant playlist lists (plus its init segment). */
+async function playlistStats(dir: string, playlist: string): Promise<SegmentStats> {
+  const text = await readFile(path.join(dir, playlist), "utf8");
+  let bytes = (await stat(path.join(dir, playlist))).size;
+  let seconds = 0;
+  let peakBps = 0;
+  let pending: number | undefined;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    const inf = /^#EXTINF:([\d.]+)/.exec(line);
+    if (inf) {
+      pending = Number(inf[1]);
+      continue;
+    }
+    const map = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
+    if (map) {
+      bytes += (await stat(path.join(dir, map[1]!))).size;
+      continue;
+    }
+    if (line && !line.startsWith("#") && pending !== undefined) {
+      const size = (await stat(path.join(dir, line))).size;
+      bytes += size;
+      seconds += pending;
+      // Very short last segments would exaggerate the peak: count them as at least 1 s.
+      peakBps = Math.max(peakBps, (size * 8) / Math.max(1, pending));
+      pending = undefined;
+    }
+  }
+  return { bytes, seconds, peakBps };
+}
+
+async function hlsResult(dir: string, renditions: Rendition[], fps: number): Promise<AdaptiveResult> {
+  const streams: AdaptiveStream[] = [];
+  const stats: SegmentStats[] = [];
+  for (const [i, r] of renditions.entries()) {
+    const file = `stream_${i}.m3u8`;
+    const s = await playlistStats(dir, file);
+    stats.push(s);
+    streams.push({
+      file,
+      type: r.video ? "video" : "audio",
+      width: r.video?.geo.width ?? 0,
+      height: r.video?.geo.height ?? 0,
+      bitrate: s.seconds > 0 ? Math.round((s.bytes * 8) / s.seconds) : 0,
+      codec: r.video ? r.video.codec.codec : r.audio!.codec.codec,
+      size: s.bytes,
+    });
+  }
+  // Our own master playlist: ffmpeg 5.1 leaves out every variant whose nominal bitrate is unknown
+  // (CRF video without audio) and states nominal bandwidths. Its CODECS strings are kept.
+  const masterPath = path.join(dir, "master.m3u8");
+  const codecs = new Map<string, string>();
+  let version = 3;
+  const ffMaster = await readFile(masterPath, "utf8").catch(() => "");
+  const lines = ffMaster.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith("#EXT-X-STREAM-INF:")) continue;
+    const uri = lines
+      .slice(i + 1)
+      .find((l) => l.trim() && !l.startsWith("#"))
+      ?.trim();
+    const c = parseAttributes(line.slice("#EXT-X-STREAM-INF:".length)).get("CODECS");
+    if (uri && c) codecs.set(uri, c);
+  }
+  for (const st of streams) {
+    const v = /#EXT-X-VERSION:(\d+)/.exec(await readFile(path.join(dir, st.file), "utf8"));
+    if (v) version = Math.max(version, Number(v[1]));
+  }
+  const out = ["#EXTM3U", `#EXT-X-VERSION:${version}`, "#EXT-X-INDEPENDENT-SEGMENTS"];
+  for (const [i, st] of streams.entries()) {
+    const s = stats[i]!;
+    const r = renditions[i]!;
+    const average = Math.max(1, Math.round((s.bytes * 8) / Math.max(1e-3, s.seconds)));
+    const attrs = [`BANDWIDTH=${Math.max(average, Math.round(s.peakBps))}`, `AVERAGE-BANDWIDTH=${average}`];
+    const c = codecs.get(st.file);
+    if (c) attrs.push(`CODECS=${c}`);
+    if (r.video) {
+      attrs.push(`RESOLUTION=${r.video.geo.width}x${r.video.geo.height}`);
+      if (fps > 0) attrs.push(`FRAME-RATE=${(Math.round(fps * 1000) / 1000).toFixed(3)}`);
+    }
+    out.push(`#EXT-X-STREAM-INF:${attrs.join(",")}`, st.file, "");
+  }
+  await writeFile(masterPath, out.join("\n"));
+  const size = await dirSize(dir);
+  return { manifest: "master.m3u8", streams, size };
+}
+
+/** An HLS attribute list (quoted strings may hold commas). Keeps the order. */
+function parseAttributes(s: string): Map<string, string> {
+  const m = new Map<string, string>();
+  const re = /([A-Z0-9-]+)=("[^"]*"|[^,]*)/g;
+  let x: RegExpExecArray | null;
+  while ((x = re.exec(s))) m.set(x[1]!, x[2]!);
+  return m;
+}
+
+async function dashResult(
+  dir: string,
+  manifest: string,
+  videos: Rendition[],
+  audios: NonNullable<Rendition["audio"]>[],
+  duration: number,
+): Promise<AdaptiveResult> {
+  const names = await readdir(dir);
+  const streams: AdaptiveStream[] = [];
+  const sizeOf = async (rep: number) => {
+    let bytes = 0;
+    for (const n of names) {
+      if (n === `init-${rep}.m4s` || n.startsWith(`chunk-${rep}-`))
+        bytes += (await stat(path.join(dir, n))).size;
+    }
+    return bytes;
+  };
+  // Representation ids follow the output stream order: videos first, then audios.
+  for (const [i, r] of videos.entries()) {
+    const bytes = await sizeOf(i);
+    streams.push({
+      file: `init-${i}.m4s`,
+      type: "video",
+      width: r.video!.geo.width,
+      height: r.video!.geo.height,
+      bitrate: duration > 0 ? Math.round((bytes * 8) / duration) : 0,
+      codec: r.video!.codec.codec,
+      size: bytes,
+    });
+  }
+  for (const [a, audio] of audios.entries()) {
+    const rep = videos.length + a;
+    const bytes = await sizeOf(rep);
+    streams.push({
+      file: `init-${rep}.m4s`,
+      type: "audio",
+      width: 0,
+      height: 0,
+      bitrate: duration > 0 ? Math.round((bytes * 8) / duration) : 0,
+      codec: audio.codec.codec,
+      size: bytes,
+    });
+  }
+  return { manifest, streams, size: await dirSize(dir) };
+}
+
+async function dirSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const n of await readdir(dir)) total += (await stat(path.join(dir, n))).size;
+  return total;
+}

@@ -1,0 +1,27 @@
+// The ffmpeg side of every Procedure sub-task, as functions over local files (no store, no HTTP).
+// Each job probes its source once, runs ffmpeg (a child process, -threads from the context,
+// killed on abort or when the context's time budget runs out), and publishes its outputs
+// atomically: single files via writeAtomically, multi-file outputs from a temporary directory.
+// A clean per-sub-task failure is a JobError (40000 parameters, 60000 source, 70000 internal);
+// an abort rejects with the MediaError of kind "aborted".
+
+export { JobError, type JobContext, type JobErrCode, type Template, type Watermark } from "./types.js";
+export { transcode, containerExtension, type TranscodeOptions } from "./transcode.js";
+export {
+  snapshotsByTimeOffset,
+  parseExtTimeOffsets,
+  sampleSnapshots,
+  coverSnapshot,
+  type SnapshotOptions,
+  type SampleOptions,
+  type CoverOptions,
+} from "./snapshots.js";
+export { imageSprites, type SpriteOptions, type SpriteResult } from "./sprites.js";
+export { animatedGraphic, type AnimatedOptions } from "./animated.js";
+export {
+  adaptiveStreaming,
+  type AdaptiveOptions,
+  type AdaptiveResult,
+  type AdaptiveStream,
+} from "./adaptive.js";
+export { targetGeometry, type Geometry } from "./geometry.js";

@@ -1,0 +1,219 @@
+// Transcode (TranscodeTaskInput + TranscodeTemplate): one ffmpeg run; mp4/flv/audio containers
+// are written with writeAtomically, HLS is built in a temporary directory whose segments are
+// moved beside the final .m3u8 before the playlist itself is renamed into place.
+
+import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import path from "node:path";
+import {
+  audioArgs,
+  audioCodec,
+  AUDIO_CONTAINERS,
+  checkVideoContainer,
+  colorPlan,
+  containerExtension,
+  muxerOf,
+  videoArgs,
+  videoCodec,
+} from "./codecs.js";
+import {
+  Budget,
+  capabilities,
+  checkComplete,
+  ffmpeg,
+  inspectSource,
+  JobProgress,
+  mapError,
+  num,
+  patternSafe,
+  resolveWindow,
+  secs,
+  siblingTemp,
+  str,
+  threadArgs,
+  threadCount,
+  throwIfAborted,
+  type Capabilities,
+} from "./common.js";
+import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
+import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
+import { planWatermarks } from "./watermark.js";
+import { writeAtomically } from "../run.js";
+
+export { containerExtension };
+
+export interface TranscodeOptions {
+  /** Seconds; negative counts from the end; 0/undefined = the beginning / the end. */
+  startTimeOffset?: number;
+  endTimeOffset?: number;
+  watermarks?: Watermark[];
+  sourceDuration: number;
+}
+
+export async function transcode(
+  ctx: JobContext,
+  input: string,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+): Promise<void> {
+  throwIfAborted(ctx.signal);
+  const container = str(template.Container).toLowerCase();
+  containerExtension(container);
+  const budget = new Budget(ctx.timeoutMs);
+  const progress = new JobProgress(ctx.onProgress, 1);
+  const caps = await loadCaps(ctx);
+  const src = await inspectSource(ctx, budget, input);
+  const duration = src.duration || o.sourceDuration;
+  const win = resolveWindow(duration, o.startTimeOffset, o.endTimeOffset);
+  const outDuration = (Number.isFinite(win.end) ? win.end : duration) - win.start;
+
+  const audioContainer = AUDIO_CONTAINERS.has(container);
+  const removeVideo = num(template.RemoveVideo) === 1;
+  const removeAudio = num(template.RemoveAudio) === 1;
+  const withVideo = !audioContainer && !removeVideo && src.hasVideo;
+  const withAudio = !removeAudio && src.hasAudio;
+  if (!withVideo && !withAudio) {
+    if (removeAudio && (audioContainer || removeVideo)) throw badParameter("the template keeps no stream");
+    if (audioContainer || removeVideo) throw badParameter("the source has no audio stream");
+    throw badParameter("the source has no video stream");
+  }
+
+  const threads = threadCount(ctx.threads);
+  const t = threadArgs(threads);
+  const args: string[] = [...t.global];
+  if (win.start > 0) args.push("-ss", secs(win.start));
+  args.push(...t.input, "-i", `file:${src.absolute}`);
+
+  const vt: Template = template.VideoTemplate ?? {};
+  const at: Template = template.AudioTemplate ?? {};
+  const hls = container === "hls";
+  const hlsTime = num(vt.HlsTime) > 0 ? num(vt.HlsTime) : 10;
+
+  if (withVideo) {
+    const codec = await videoCodec(vt.Codec, caps);
+    checkVideoContainer(codec, container);
+    const wm = planWatermarks(o.watermarks, {
+      firstInput: 1,
+      copies: 1,
+      allowText: true,
+      outputDuration: outDuration,
+    });
+    args.push(...wm.inputArgs);
+    const geo = targetGeometry(src, vt, { even: true });
+    const color = colorPlan(src, vt, codec, caps);
+    const fps = num(vt.Fps) > 0 ? num(vt.Fps) : src.fps;
+    const g = new FilterGraph();
+    const pre = [...(num(vt.Fps) > 0 ? [`fps=${secs(num(vt.Fps))}`] : []), ...color.pre];
+    let pad = addScale(g, `0:${src.videoIndex}`, geo, pre, color.post);
+    pad = wm.apply(g, pad, geo);
+    args.push("-filter_complex", g.toString(), "-map", `[${pad}]`);
+    const v = videoArgs({
+      spec: "v:0",
+      codec,
+      template: vt,
+      fps,
+      threads,
+      keyframeEvery: hls ? hlsTime : undefined,
+      mp4: container === "mp4",
+      hdr10bit: color.hdr10bit,
+    });
+    args.push(...v.args, ...color.colorArgs("v:0"));
+  }
+  if (withAudio) {
+    const ac = audioCodec(at.Codec, container, caps);
+    args.push("-map", `0:${src.audioIndex}`, ...audioArgs("a:0", ac, at, src.audioChannels, container));
+  }
+  if (Number.isFinite(win.end)) args.push("-t", secs(outDuration));
+  // Metadata of the source (titles, rotation tags...) is not carried over.
+  args.push("-map_metadata", "-1", "-map_chapters", "-1");
+
+  // What the output should last: the streams it carries, within the window.
+  const streamEnd = Math.max(withVideo ? src.videoDuration : 0, withAudio ? src.audioDuration : 0);
+  const expected = Math.min(Number.isFinite(win.end) ? win.end : Infinity, streamEnd || duration) - win.start;
+  const run = async (out: string, muxArgs: string[]) => {
+    await ffmpeg(ctx, budget, src, {
+      args: [...args, ...muxArgs, out],
+      durationSec: outDuration,
+      onProgress: progress.run(0),
+    });
+    await checkComplete(ctx, budget, src, out, expected);
+  };
+
+  try {
+    if (hls) {
+      await produceHls(output, async (dir, stem) => {
+        const segmentType = str(template.SegmentType, "ts").toLowerCase();
+        const fmp4 = segmentType === "fmp4" || segmentType.startsWith("mp4");
+        const mux = [
+          "-f",
+          "hls",
+          "-hls_time",
+          secs(hlsTime),
+          "-hls_playlist_type",
+          "vod",
+          "-hls_list_size",
+          "0",
+        ];
+        if (fmp4) {
+          mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", `${stem}_init.mp4`);
+          mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.m4s`));
+        } else {
+          mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
+        }
+        await run(path.join(dir, `${stem}.m3u8`), mux);
+      });
+    } else {
+      const mux = ["-f", muxerOf(container)];
+      if (container === "mp4" || container === "m4a")
+        mux.push("-movflags", "+faststart", "-strict", "experimental");
+      if (container === "m4a") mux.push("-brand", "M4A ");
+      await writeAtomically(output, (tmp) => run(tmp, mux));
+    }
+  } catch (err) {
+    throw mapError(err, src.absolute);
+  }
+  progress.done();
+}
+
+async function loadCaps(ctx: JobContext): Promise<Capabilities> {
+  try {
+    return await capabilities(ctx.tools);
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
+export { loadCaps };
+
+/**
+ * Builds an HLS playlist and its segments in a temporary directory beside `output`, then moves
+ * the segments next to `output` and renames the playlist last: a reader that finds the
+ * playlist finds every segment it lists. On failure nothing stays behind.
+ */
+async function produceHls(
+  output: string,
+  produce: (dir: string, stem: string) => Promise<void>,
+): Promise<void> {
+  const final = path.resolve(output);
+  const destDir = path.dirname(final);
+  const stem = path.basename(final, path.extname(final));
+  await mkdir(destDir, { recursive: true });
+  const tmp = siblingTemp(final);
+  await mkdir(tmp);
+  const moved: string[] = [];
+  try {
+    await produce(tmp, stem);
+    const playlist = `${stem}.m3u8`;
+    for (const name of await readdir(tmp)) {
+      if (name === playlist) continue;
+      await rename(path.join(tmp, name), path.join(destDir, name));
+      moved.push(path.join(destDir, name));
+    }
+    await rename(path.join(tmp, playlist), final);
+  } catch (err) {
+    await Promise.all(moved.map((f) => rm(f, { force: true }).catch(() => undefined)));
+    throw err;
+  } finally {
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,412 @@
+// Runs a Procedure task: each sub-task in turn with ffmpeg (src/media/jobs), its outputs moved
+// into blob storage under deterministic keys (a re-run after a crash replaces them), and the
+// results kept with the media item in the same transaction that finishes the task.
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+import { mkdir, readdir, stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { blobKey } from "../blobs/types.js";
+import { makeEvent } from "../domain/events.js";
+import { blobRef } from "../domain/blobrefs.js";
+import {
+  procedureEvent,
+  type ProcedureInput,
+  type ProcedureState,
+  type SubTask,
+} from "../domain/procedure.js";
+import * as jobs from "../media/jobs/index.js";
+import { probeMedia, type ProbedMedia } from "../media/probe.js";
+import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import type { MediaPart, TaskEffects } from "../store/types.js";
+import type { TaskContext, TaskResult } from "../queue/pool.js";
+
+async function md5Of(file: string): Promise<string> {
+  const h = createHash("md5");
+  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+async function treeSize(dir: string): Promise<number> {
+  let total = 0;
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    total += e.isDirectory() ? await treeSize(p) : (await stat(p)).size;
+  }
+  return total;
+}
+
+/** What one sub-task produced: its Output item, the part kept with the media, a new cover. */
+interface Produced {
+  output: Record<string, any>;
+  part?: { definition: number; blobs: string[] };
+  coverKey?: string;
+}
+
+interface RunEnv {
+  ctx: TaskContext;
+  job: jobs.JobContext;
+  source: string;
+  probed: ProbedMedia;
+  /** `<app>/<fileId>`: every output lives under it, so DeleteMedia removes them all. */
+  base: string;
+  scratch: string;
+}
+
+async function watermarksOf(env: RunEnv, sub: SubTask): Promise<jobs.Watermark[]> {
+  const out: jobs.Watermark[] = [];
+  for (const w of sub.watermarks) {
+    const imageKey = w.template._imageKey as string | undefined;
+    out.push({
+      template: w.template,
+      imageFile: imageKey ? await env.ctx.deps.blobs.localPath(imageKey) : undefined,
+      text: w.input.TextContent || w.template.TextTemplate?.TextContent,
+      startTimeOffset: w.input.StartTimeOffset,
+      endTimeOffset: w.input.EndTimeOffset,
+    });
+  }
+  return out;
+}
+
+const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Produced>> = {
+  async Transcode(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const ext = jobs.containerExtension(t.Container);
+    const blobs = env.ctx.deps.blobs;
+    const watermarks = await watermarksOf(env, sub);
+    const common = {
+      startTimeOffset: sub.input.StartTimeOffset,
+      endTimeOffset: sub.input.EndTimeOffset,
+      watermarks,
+      sourceDuration: env.probed.metaData.Duration,
+    };
+    let key: string;
+    let file: string;
+    let size: number;
+    let md5 = "";
+    if (ext === "m3u8") {
+      const dir = join(env.scratch, `v.f${def}`);
+      await mkdir(dir, { recursive: true });
+      file = join(dir, `v.f${def}.m3u8`);
+      await jobs.transcode(env.job, env.source, file, t, common);
+      const probed = await probeMedia(env.ctx.deps.tools, file);
+      size = await treeSize(dir);
+      const prefix = `${env.base}/v.f${def}`;
+      await blobs.putDir(prefix, dir);
+      key = `${prefix}/v.f${def}.m3u8`;
+      return {
+        output: transcodeItem(key, def, probed, size, md5),
+        part: { definition: def, blobs: [prefix + "/"] },
+      };
+    }
+    file = join(env.scratch, `v.f${def}.${ext}`);
+    await jobs.transcode(env.job, env.source, file, t, common);
+    const probed = await probeMedia(env.ctx.deps.tools, file);
+    size = probed.metaData.Size;
+    md5 = await md5Of(file);
+    key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
+    await blobs.putFile(key, file);
+    return { output: transcodeItem(key, def, probed, size, md5), part: { definition: def, blobs: [key] } };
+  },
+
+  async AnimatedGraphics(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const ext = String(t.Format || "gif").toLowerCase() === "webp" ? "webp" : "gif";
+    const file = join(env.scratch, `animated-${def}.${ext}`);
+    await jobs.animatedGraphic(env.job, env.source, file, t, {
+      startTimeOffset: sub.input.StartTimeOffset,
+      endTimeOffset: sub.input.EndTimeOffset,
+      sourceDuration: env.probed.metaData.Duration,
+    });
+    const probed = await probeMedia(env.ctx.deps.tools, file);
+    const md5 = await md5Of(file);
+    const key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `animated-${def}.${ext}`);
+    await env.ctx.deps.blobs.putFile(key, file);
+    const m = probed.metaData;
+    return {
+      output: {
+        Url: blobRef(key),
+        Definition: def,
+        Container: ext,
+        Height: m.Height,
+        Width: m.Width,
+        Bitrate: m.Bitrate,
+        Size: m.Size,
+        Md5: md5,
+        StartTimeOffset: sub.input.StartTimeOffset,
+        EndTimeOffset: sub.input.EndTimeOffset,
+      },
+      part: { definition: def, blobs: [key] },
+    };
+  },
+
+  async SnapshotByTimeOffset(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const duration = env.probed.metaData.Duration;
+    const offsetsMs: number[] = sub.input.ExtTimeOffsetSet?.length
+      ? jobs.parseExtTimeOffsets(sub.input.ExtTimeOffsetSet, duration)
+      : (sub.input.TimeOffsetSet as number[]);
+    const dir = join(env.scratch, `snapshot-${def}`);
+    await mkdir(dir, { recursive: true });
+    const shots = await jobs.snapshotsByTimeOffset(env.job, env.source, dir, t, offsetsMs, {
+      watermarks: await watermarksOf(env, sub),
+      sourceDuration: duration,
+    });
+    const prefix = `${env.base}/snapshot-${def}`;
+    await env.ctx.deps.blobs.putDir(prefix, dir);
+    const wm = sub.watermarks.map((w) => Number(w.input.Definition));
+    return {
+      output: {
+        Definition: def,
+        PicInfoSet: shots.map((s) => ({
+          TimeOffset: s.timeOffsetMs,
+          Url: blobRef(`${prefix}/${relative(dir, s.file)}`),
+          WaterMarkDefinition: wm,
+        })),
+      },
+      part: { definition: def, blobs: [prefix + "/"] },
+    };
+  },
+
+  async SampleSnapshot(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const dir = join(env.scratch, `sample-${def}`);
+    await mkdir(dir, { recursive: true });
+    const files = await jobs.sampleSnapshots(env.job, env.source, dir, t, {
+      watermarks: await watermarksOf(env, sub),
+      sourceDuration: env.probed.metaData.Duration,
+    });
+    const prefix = `${env.base}/sample-${def}`;
+    await env.ctx.deps.blobs.putDir(prefix, dir);
+    return {
+      output: {
+        Definition: def,
+        SampleType: t.SampleType,
+        Interval: t.SampleInterval,
+        ImageUrlSet: files.map((f) => blobRef(`${prefix}/${relative(dir, f)}`)),
+        WaterMarkDefinition: sub.watermarks.map((w) => Number(w.input.Definition)),
+      },
+      part: { definition: def, blobs: [prefix + "/"] },
+    };
+  },
+
+  async ImageSprites(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const dir = join(env.scratch, `sprite-${def}`);
+    await mkdir(dir, { recursive: true });
+    const prefix = `${env.base}/sprite-${def}`;
+    const urls = env.ctx.deps.urls;
+    const sprites = await jobs.imageSprites(env.job, env.source, dir, t, {
+      sourceDuration: env.probed.metaData.Duration,
+      spriteUrl: (_i, name) => urls.file(`${prefix}/${name}`),
+    });
+    await env.ctx.deps.blobs.putDir(prefix, dir);
+    return {
+      output: {
+        Definition: def,
+        Height: t.Height,
+        Width: t.Width,
+        TotalCount: sprites.totalCount,
+        ImageUrlSet: sprites.images.map((f) => blobRef(`${prefix}/${relative(dir, f)}`)),
+        WebVttUrl: blobRef(`${prefix}/${relative(dir, sprites.webVtt)}`),
+      },
+      part: { definition: def, blobs: [prefix + "/"] },
+    };
+  },
+
+  async CoverBySnapshot(env, sub) {
+    const t = sub.template;
+    const file = join(env.scratch, `cover-${t.Definition}.jpg`);
+    await jobs.coverSnapshot(env.job, env.source, file, t, {
+      positionType: sub.input.PositionType,
+      positionValue: sub.input.PositionValue,
+      watermarks: await watermarksOf(env, sub),
+      sourceDuration: env.probed.metaData.Duration,
+    });
+    // A fresh name per run: clients and caches never see an old cover under a new one's URL.
+    const key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `cover-${Date.now()}.jpg`);
+    await env.ctx.deps.blobs.putFile(key, file);
+    return { output: { CoverUrl: blobRef(key) }, coverKey: key };
+  },
+
+  async AdaptiveDynamicStreaming(env, sub) {
+    const t = sub.template;
+    const def = Number(t.Definition);
+    const dir = join(env.scratch, `adp-${def}`);
+    await mkdir(dir, { recursive: true });
+    const r = await jobs.adaptiveStreaming(env.job, env.source, dir, t, {
+      watermarks: await watermarksOf(env, sub),
+      sourceDuration: env.probed.metaData.Duration,
+    });
+    const size = await treeSize(dir);
+    const prefix = `${env.base}/adp-${def}`;
+    await env.ctx.deps.blobs.putDir(prefix, dir);
+    return {
+      output: {
+        Definition: def,
+        Package: String(t.Format).toUpperCase(),
+        DrmType: "",
+        Url: blobRef(`${prefix}/${r.manifest}`),
+        Size: size,
+        DigitalWatermarkType: "None",
+        SubStreamSet: r.streams.map((s) => ({ Type: "video", Width: s.width, Height: s.height, Size: 0 })),
+        CopyRightWatermarkText: "",
+      },
+      part: { definition: def, blobs: [prefix + "/"] },
+    };
+  },
+};
+
+function relative(dir: string, file: string): string {
+  return file.startsWith(dir + "/") ? file.slice(dir.length + 1) : file.split("/").pop()!;
+}
+
+function transcodeItem(
+  key: string,
+  def: number,
+  probed: ProbedMedia,
+  size: number,
+  md5: string,
+): Record<string, any> {
+  const m = probed.metaData;
+  return {
+    Url: blobRef(key),
+    Definition: def,
+    Bitrate: m.Bitrate,
+    Height: m.Height,
+    Width: m.Width,
+    Size: size,
+    Duration: m.Duration,
+    Md5: md5,
+    Container: m.Container,
+    VideoStreamSet: m.VideoStreamSet,
+    AudioStreamSet: m.AudioStreamSet,
+    DigitalWatermarkType: "None",
+    CopyRightWatermarkText: "",
+  };
+}
+
+/** Threads per ffmpeg, so `workers` concurrent tasks never oversubscribe the cores. */
+function threadsPerJob(workers: number): number {
+  return Math.max(1, Math.floor(availableParallelism() / workers));
+}
+
+export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
+  const { task, deps } = ctx;
+  const input = task.input as unknown as ProcedureInput;
+  const subtasks: SubTask[] = structuredClone((ctx.state as ProcedureState).subtasks ?? input.subtasks);
+  const config = await deps.store.getEventConfig(task.appId);
+
+  // Change mode: an event on every sub-task state change, saved with that state.
+  const save = async () => {
+    ctx.state = { subtasks } satisfies ProcedureState;
+    const events =
+      input.tasksNotifyMode === "Change"
+        ? [
+            makeEvent(
+              task.appId,
+              config,
+              procedureEvent({ ...task, state: ctx.state }, deps.urls),
+              deps.now(),
+            ),
+          ]
+        : [];
+    await ctx.saveNow(events);
+  };
+
+  let probed: ProbedMedia | undefined;
+  let source = "";
+  let sourceError = "";
+  const media = await deps.store.getMedia(task.appId, input.fileId);
+  if (!media || !media.blobKey || !(await deps.blobs.stat(media.blobKey))) {
+    sourceError = "The source file no longer exists.";
+  } else {
+    source = await deps.blobs.localPath(media.blobKey);
+    try {
+      probed = await probeMedia(deps.tools, source, 60_000, ctx.signal);
+    } catch (err) {
+      if (!(err instanceof TaskFailure)) throw err;
+      sourceError = err.message;
+    }
+  }
+
+  for (const sub of subtasks) {
+    if (sub.status !== "PROCESSING") continue; // finished before a restart
+    sub.beginTime = deps.now();
+    sub.progress = 0;
+    await save();
+    const scratch = join(ctx.tmpDir, `sub-${subtasks.indexOf(sub)}`);
+    await mkdir(scratch, { recursive: true });
+    try {
+      if (!probed) throw new jobs.JobError(sourceError, TaskErrCode.sourceFile);
+      const env: RunEnv = {
+        ctx,
+        probed,
+        source,
+        scratch,
+        base: blobKey(task.appId, task.fileId),
+        job: {
+          tools: deps.tools,
+          signal: ctx.signal,
+          timeoutMs: deps.config.taskTimeoutMs,
+          threads: threadsPerJob(deps.config.workers),
+          onProgress: (p) => {
+            sub.progress = Math.min(99, Math.floor(p));
+            ctx.update({ subtasks });
+          },
+        },
+      };
+      const produced = await RUNNERS[sub.type](env, sub);
+      sub.output = produced.output;
+      sub.part = produced.part;
+      sub.coverKey = produced.coverKey;
+      sub.status = "SUCCESS";
+      sub.progress = 100;
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      sub.status = "FAIL";
+      if (err instanceof jobs.JobError || err instanceof TaskFailure) {
+        const code = err instanceof jobs.JobError ? err.errCode : err.errCode;
+        sub.errCode = code;
+        sub.errCodeExt =
+          code === TaskErrCode.badParameter
+            ? "InvalidParameter"
+            : code === TaskErrCode.sourceFile
+              ? "SourceFileError"
+              : "InternalError";
+        sub.message = err.message;
+      } else {
+        deps.log.error({ err, taskId: task.taskId, type: sub.type }, "sub-task failed");
+        sub.errCode = TaskErrCode.internal;
+        sub.errCodeExt = "InternalError";
+        sub.message = "An internal error occurred while processing.";
+      }
+    }
+    sub.finishTime = deps.now();
+    await save();
+  }
+
+  // Outputs of every successful sub-task, including those finished before a restart.
+  const done = subtasks.filter((s) => s.status === "SUCCESS");
+  const parts: MediaPart[] = done
+    .filter((s) => s.part)
+    .map((s) => ({
+      appId: task.appId,
+      fileId: task.fileId,
+      kind: s.type,
+      definition: s.part!.definition,
+      item: s.output!,
+      blobs: s.part!.blobs,
+      createTime: deps.now(),
+    }));
+  const coverKey = [...done].reverse().find((s) => s.coverKey)?.coverKey;
+  ctx.state = { subtasks } satisfies ProcedureState;
+  const effects: TaskEffects = { putParts: parts };
+  if (coverKey) effects.setCover = { appId: task.appId, fileId: task.fileId, coverKey };
+  return { effects };
+}
