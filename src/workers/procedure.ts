@@ -209,9 +209,10 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     return {
       output: {
         Definition: def,
-        Height: t.Height,
-        Width: t.Width,
-        TotalCount: sprites.totalCount,
+        Height: sprites.height,
+        Width: sprites.width,
+        // The spec: the number of small pictures in each sprite sheet.
+        TotalCount: sprites.cellsPerImage,
         ImageUrlSet: sprites.images.map((f) => blobRef(`${prefix}/${relative(dir, f)}`)),
         WebVttUrl: blobRef(`${prefix}/${relative(dir, sprites.webVtt)}`),
       },
@@ -254,7 +255,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
         Url: blobRef(`${prefix}/${r.manifest}`),
         Size: size,
         DigitalWatermarkType: "None",
-        SubStreamSet: r.streams.map((s) => ({ Type: "video", Width: s.width, Height: s.height, Size: 0 })),
+        SubStreamSet: r.streams.map((s) => ({ Type: s.type, Width: s.width, Height: s.height, Size: s.size })),
         CopyRightWatermarkText: "",
       },
       part: { definition: def, blobs: [prefix + "/"] },
