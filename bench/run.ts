@@ -27,6 +27,7 @@ import {
   waitForTask,
   type Vod,
 } from "../test/helpers/server.js";
+import { benchEvents, reportEvents, type EventsResult } from "./events.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { Cleanup, processCpuSeconds } from "./proc.js";
 import { signTc3 } from "./tc3.js";
@@ -44,6 +45,8 @@ const SECONDS = envNumber("BENCH_SECONDS", 3, 0.5);
 const ROUNDS = Math.floor(envNumber("BENCH_ROUNDS", 3, 1));
 const TASKS = Math.floor(envNumber("BENCH_TASKS", 200, 1));
 const TASK_ROUNDS = Math.floor(envNumber("BENCH_TASK_ROUNDS", 5, 1));
+const EVENT_TASKS = Math.floor(envNumber("BENCH_EVENT_TASKS", 10_000, 1));
+const PUSH_TASKS = Math.floor(envNumber("BENCH_PUSH_TASKS", 2_000, 1));
 /** DescribeFileAttributes submissions in flight at once (an eager but ordinary client). */
 const SUBMIT_CONCURRENCY = 8;
 /** How often the task benchmark asks whether anything is still WAITING or PROCESSING. */
@@ -427,7 +430,7 @@ function summarize(
   };
 }
 
-function report(s: Summary, elapsedMs: number): string {
+function report(s: Summary & { events: EventsResult }, elapsedMs: number): string {
   const d = s.describeTaskDetail;
   const f = s.describeFileAttributes;
   const n = (x: number | null, digits = 0) => (x === null ? "-" : x.toFixed(digits));
@@ -485,6 +488,8 @@ function report(s: Summary, elapsedMs: number): string {
     `   per round ${f.roundRatios.map((x) => n(x, 3)).join(", ")}; submissions answered after ` +
       `${n(f.openvod.submitSeconds, 3)} s; openvod CPU ${n(f.openvod.serverCpuMsPerTask, 2)} ms/task (medians)`,
     "",
+    ...reportEvents(s.events),
+    "",
     `(bench took ${(elapsedMs / 1000).toFixed(0)} s)`,
     `BENCH_JSON ${JSON.stringify(s)}`,
     "",
@@ -517,6 +522,9 @@ async function main(): Promise<void> {
         OPENVOD_RATE_LIMIT: "0",
         OPENVOD_LOG_LEVEL: "warn",
         OPENVOD_WORKERS: String(WORKERS),
+        // Callbacks that failed while the bench receiver was down are retried within 0.5 s.
+        OPENVOD_EVENT_RETRY_BASE_MS: "20",
+        OPENVOD_EVENT_RETRY_MAX_MS: "500",
         // Production shaping (the test harness turns strict mode on).
         OPENVOD_STRICT_SHAPE: "0",
         ...(process.env.BENCH_CPU_PROF
@@ -540,7 +548,13 @@ async function main(): Promise<void> {
     const describe = await benchDescribe(cleanup, dir, openvod, pulled[0]!.taskId);
     const tasks = await benchTasks(openvod, media);
 
-    const summary = summarize(describe, tasks, media);
+    const events = await benchEvents(cleanup, openvod, `${files.url}/${local[0]!.name}`, {
+      pullTasks: EVENT_TASKS,
+      pushTasks: PUSH_TASKS,
+      log,
+    });
+
+    const summary = { ...summarize(describe, tasks, media), events };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {
     await cleanup.run();
