@@ -59,6 +59,9 @@ program
   });
 
 program.parseAsync().catch((err) => {
-  console.error(`openvod: ${err instanceof Error ? err.message : String(err)}`);
+  // API errors from the SDK carry the cloud's code; show it, it is what users search for.
+  const code = (err as { code?: unknown }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  console.error(`openvod: ${typeof code === "string" ? `${code}: ` : ""}${message}`);
   process.exit(1);
 });
