@@ -24,20 +24,6 @@ import { legacyForm, nowSec, rawRequest, tc3Headers, type RawAnswer } from "./he
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MAX_BODY = 4096;
 
-/** Stops a server without leaving the helper's 10 s fallback timer to hold the test process open. */
-async function stopServer(s: OpenvodProcess | undefined): Promise<void> {
-  if (!s) return;
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise((r) => s.child.once("exit", r));
-    s.child.kill("SIGTERM");
-    // A server that hangs on shutdown is killed; unref'd so it never holds the test process.
-    const kill = setTimeout(() => s.child.kill("SIGKILL"), 10_000).unref();
-    await exited;
-    clearTimeout(kill);
-  }
-  await s.stop();
-}
-
 /** A TC3-signed raw POST with this body. */
 function signedPost(
   server: OpenvodProcess,
@@ -80,7 +66,7 @@ describe("API protocol", () => {
     assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
   });
   after(async () => {
-    await stopServer(server);
+    await server?.stop();
     await files?.stop();
   });
 
@@ -331,7 +317,7 @@ describe("rate limit", () => {
   before(async () => {
     server = await startOpenvod({ env: { OPENVOD_RATE_LIMIT: "5" } });
   });
-  after(() => stopServer(server));
+  after(() => server?.stop());
 
   const codeOf = (p: Promise<unknown>) =>
     p.then(

@@ -7,6 +7,7 @@ import { locateMediaTools } from "../src/media/tools.js";
 import { makeVideo } from "./helpers/media.js";
 import {
   APP_ID,
+  codeOf,
   FileServer,
   sdkError,
   startOpenvod,
@@ -18,26 +19,6 @@ import {
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const FIRST_SUB_APP_ID = 1500000000;
-
-/** Stops a server without leaving the helper's 10 s fallback timer to hold the test process open. */
-async function stopServer(s: OpenvodProcess | undefined): Promise<void> {
-  if (!s) return;
-  if (s.child.exitCode === null && s.child.signalCode === null) {
-    const exited = new Promise((r) => s.child.once("exit", r));
-    s.child.kill("SIGTERM");
-    // A server that hangs on shutdown is killed; unref'd so it never holds the test process.
-    const kill = setTimeout(() => s.child.kill("SIGKILL"), 10_000).unref();
-    await exited;
-    clearTimeout(kill);
-  }
-  await s.stop();
-}
-
-const codeOf = (p: Promise<unknown>) =>
-  p.then(
-    () => "ok",
-    (e: any) => String(e.code),
-  );
 
 describe("applications", () => {
   let server: OpenvodProcess;
@@ -59,7 +40,7 @@ describe("applications", () => {
     vod = server.client();
   });
   after(async () => {
-    await stopServer(server);
+    await server?.stop();
     await files?.stop();
   });
 
@@ -274,7 +255,7 @@ describe("applications when the account AppId is in the SubAppId range", () => {
   before(async () => {
     server = await startOpenvod({ env: { OPENVOD_APP_ID: String(FIRST_SUB_APP_ID) } });
   });
-  after(() => stopServer(server));
+  after(() => server?.stop());
 
   it("CreateSubAppId never reuses the default application's id", async () => {
     const vod = server.client();

@@ -198,6 +198,13 @@ export async function sdkError(
   throw new Error("expected the call to fail");
 }
 
+/** The SDK error code a call fails with, or "ok" when it succeeds. */
+export const codeOf = (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => "ok",
+    (e: any) => String(e.code),
+  );
+
 export function tempDir(prefix = "openvod-media-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
