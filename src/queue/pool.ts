@@ -158,7 +158,8 @@ export class WorkerPool {
 
     const owner = this.owner;
     let dirty = false;
-    let lastSave = 0;
+    // The claim just renewed the lease: the first save is due one interval from now, not at once.
+    let lastSave = Date.now();
     let saving: Promise<void> | undefined;
     const ctx: TaskContext = {
       task,

@@ -16,7 +16,8 @@ export async function runFileAttributes(ctx: TaskContext): Promise<TaskResult> {
   const sha1 = createHash("sha1");
   let read = 0;
   const stream = createReadStream(await deps.blobs.localPath(media.blobKey), {
-    highWaterMark: 1024 * 1024,
+    // Big reads for big files; no 1 MiB buffer for a small one.
+    highWaterMark: Math.max(64 * 1024, Math.min(1024 * 1024, stat.size)),
     signal: ctx.signal,
   });
   for await (const chunk of stream as AsyncIterable<Buffer>) {
