@@ -1,5 +1,5 @@
 // Media ingest: PullUpload queues a task that downloads, probes and stores the file.
-import { isoTime } from "../domain/ids.js";
+import { newFileId, isoTime } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
 import { findTemplate } from "../domain/templates/index.js";
 import { checkUrl, DownloadError } from "../net/download.js";
@@ -67,6 +67,7 @@ export const uploadActions: ActionFamily = {
           ClassId: p.ClassId,
           SourceContext: p.SourceContext,
           Procedure: p.Procedure,
+          fileId: newFileId(),
         },
       });
       return { TaskId };

@@ -27,6 +27,8 @@ export interface PullInput {
   ClassId?: number;
   SourceContext?: string;
   Procedure?: string;
+  /** The FileId the new media item gets, fixed when the task is submitted. */
+  fileId?: string;
 }
 
 /** A safe file extension: the given MediaType, else the probed format. */
@@ -84,7 +86,8 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   ctx.update({ progress: DOWNLOAD_SHARE });
   const probed = await probeMedia(tools, raw);
 
-  const fileId = newFileId();
+  // Chosen at submission: a re-run after a crash writes the same keys instead of leaving orphans.
+  const fileId = input.fileId ?? newFileId();
   const key = blobKey(task.appId, fileId, `f0.${extension(input, probed.formatName)}`);
   let coverKey = "";
   if (input.CoverUrl) {
