@@ -1,13 +1,24 @@
-// `npm run bench`: two throughput figures for the README, each a ratio against a baseline measured
-// in the same run (the bench machine is small, shared and noisy; runs alternate and medians are
-// reported).
+// `npm run bench`: figures for the README, each a ratio against a baseline measured in the same
+// run (the bench machine is small, shared and noisy; runs alternate and medians are reported).
 //   1. DescribeTaskDetail on a real openvod process (full TC3 verification on every request)
 //      versus a bare node:http process answering the same bytes to the same request.
 //   2. DescribeFileAttributes tasks, submitted through the official SDK until all are FINISH,
 //      versus computing the same MD5 + SHA-1 in a bare Node loop.
-// Knobs (environment): BENCH_CONNECTIONS (32), BENCH_SECONDS (3), BENCH_ROUNDS (3),
-// BENCH_TASKS (200), BENCH_TASK_ROUNDS (5); BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the
-// openvod process there (open it in Chrome DevTools or speedscope).
+//   3. Event delivery, PULL and PUSH (bench/events.ts).
+//   4. One ProcessMedia transcode of a 720p clip to 100010 and to 100030 (OPENVOD_WORKERS=1),
+//      versus the same ffmpeg command run directly (bench/transcode.ts).
+//   5. A queue of ProcessMedia transcodes with OPENVOD_WORKERS=2, versus the faster of two bare
+//      ffmpeg schedules on the same cores (bench/transcode.ts).
+//   6. Task dispatch: submit → start latency and tasks/s, SQLite embedded against PostgreSQL with
+//      1, 2 and 4 worker processes (bench/dispatch.ts; knobs BENCH_DISPATCH_* there).
+//   7. Upload of a 1 GiB file through openvod's COS endpoint (ApplyUpload, PutObject, CommitUpload)
+//      versus copying it with a bare node:http PUT handler, and openvod's peak RSS meanwhile
+//      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (3)).
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch), BENCH_CONNECTIONS (32),
+// BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
+// BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
+// BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
+// of the openvod process there (open it in Chrome DevTools or speedscope).
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createReadStream, statSync, writeFileSync } from "node:fs";
@@ -31,6 +42,9 @@ import { benchEvents, reportEvents, type EventsResult } from "./events.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { Cleanup, processCpuSeconds } from "./proc.js";
 import { signTc3 } from "./tc3.js";
+import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } from "./transcode.js";
+import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.js";
+import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
 
 function envNumber(name: string, def: number, min: number): number {
   const raw = process.env[name];
@@ -53,6 +67,40 @@ const SUBMIT_CONCURRENCY = 8;
 const POLL_MS = 50;
 const GOAL_DESCRIBE_RATIO = 0.5;
 const WORKERS = 2;
+const SECTION_NAMES = ["describe", "tasks", "events", "transcode", "queue", "dispatch", "upload"] as const;
+const SECTIONS = new Set(
+  (process.env.BENCH_SECTIONS || SECTION_NAMES.join(",")).split(",").map((x) => x.trim()),
+);
+for (const name of SECTIONS) {
+  if (!(SECTION_NAMES as readonly string[]).includes(name))
+    throw new Error(`BENCH_SECTIONS: unknown section "${name}" (known: ${SECTION_NAMES.join(", ")})`);
+}
+/** 720p source of section 4, and its transcodes (the issue's sizes by default). */
+const TRANSCODE_SECONDS = envNumber("BENCH_TRANSCODE_SECONDS", 60, 1);
+const TRANSCODE_ROUNDS = Math.floor(envNumber("BENCH_TRANSCODE_ROUNDS", 3, 1));
+const TRANSCODE_DEFINITIONS = [100010, 100030];
+const TRANSCODE_WORKERS = 1;
+const GOAL_TRANSCODE_RATIO = 1.05;
+/** Section 5: this many queued transcodes of a 720p clip this long. */
+const QUEUE_TASKS = Math.floor(envNumber("BENCH_QUEUE_TASKS", 8, 1));
+const QUEUE_SECONDS = envNumber("BENCH_QUEUE_SECONDS", 20, 1);
+const QUEUE_ROUNDS = Math.floor(envNumber("BENCH_QUEUE_ROUNDS", 2, 1));
+const QUEUE_DEFINITION = 100010;
+const GOAL_QUEUE_RATIO = 1.1;
+/** Section 6: DescribeFileAttributes per round, rounds, single-task latency samples per round. */
+const DISPATCH_TASKS = Math.floor(envNumber("BENCH_DISPATCH_TASKS", 200, 1));
+const DISPATCH_ROUNDS = Math.floor(envNumber("BENCH_DISPATCH_ROUNDS", 3, 1));
+const DISPATCH_SAMPLES = Math.floor(envNumber("BENCH_DISPATCH_SAMPLES", 20, 1));
+const DISPATCH_WORKERS = (process.env.BENCH_DISPATCH_WORKERS || "1,2,4").split(",").map((x) => {
+  const n = Number(x.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_DISPATCH_WORKERS: "${x}" is not a process count`);
+  return n;
+});
+
+/** Section 7: the upload's size and rounds; openvod must reach this share of the bare copy's speed. */
+const UPLOAD_BYTES = Math.floor(envNumber("BENCH_UPLOAD_MB", 1024, 1) * 1024 * 1024);
+const UPLOAD_ROUNDS = Math.floor(envNumber("BENCH_UPLOAD_ROUNDS", 3, 1));
+const GOAL_UPLOAD_RATIO = 0.8;
 
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.js", import.meta.url));
 const CPU_PROF = fileURLToPath(new URL("./cpu-prof.js", import.meta.url));
@@ -378,13 +426,32 @@ function table(rows: string[][], align: ("l" | "r")[]): string {
     .join("\n");
 }
 
-type Summary = ReturnType<typeof summarize>;
+type Summary = ReturnType<typeof summarize> & {
+  events?: EventsResult;
+  transcode?: TranscodeSummary;
+  queue?: QueueSummary;
+  dispatch?: DispatchSummary;
+  upload?: UploadSummary;
+};
 
 function summarize(
-  describe: DescribeSummary,
-  tasks: Record<"bare" | "openvod", TaskRoundResult[]>,
+  describe: DescribeSummary | undefined,
+  tasks: Record<"bare" | "openvod", TaskRoundResult[]> | undefined,
   media: MediaFile[],
 ) {
+  const base = {
+    node: process.version,
+    cores: availableParallelism(),
+    cpu: cpus()[0]?.model.trim() ?? "?",
+  };
+  return {
+    ...base,
+    describeTaskDetail: describe ? summarizeDescribe(describe) : undefined,
+    describeFileAttributes: tasks ? summarizeTasks(tasks, media) : undefined,
+  };
+}
+
+function summarizeDescribe(describe: DescribeSummary) {
   const medians = (runs: ServerRun[]) => ({
     rps: round(median(runs.map((r) => r.rps))),
     p50Ms: round(median(runs.map((r) => r.p50Ms)), 2),
@@ -395,48 +462,46 @@ function summarize(
   const bare = medians(describe.bare);
   const openvod = medians(describe.openvod);
   const describeRatio = median(describe.openvod.map((r) => r.rps)) / median(describe.bare.map((r) => r.rps));
-  const tBare = median(tasks.bare.map((r) => r.tasksPerSec));
-  const tOpenvod = median(tasks.openvod.map((r) => r.tasksPerSec));
   return {
-    node: process.version,
-    cores: availableParallelism(),
-    cpu: cpus()[0]?.model.trim() ?? "?",
-    describeTaskDetail: {
-      connections: CONNECTIONS,
-      seconds: SECONDS,
-      rounds: ROUNDS,
-      responseBytes: describe.responseBytes,
-      bare,
-      openvod,
-      ratio: round(describeRatio, 3),
-      roundRatios: describe.openvod.map((o, i) => round(o.rps / describe.bare[i]!.rps, 3)),
-      goal: GOAL_DESCRIBE_RATIO,
-      goalMet: describeRatio >= GOAL_DESCRIBE_RATIO,
-    },
-    describeFileAttributes: {
-      tasks: TASKS,
-      rounds: TASK_ROUNDS,
-      files: media.map((m) => ({ name: m.name, bytes: m.bytes })),
-      workers: WORKERS,
-      bare: { tasksPerSec: round(tBare, 1) },
-      openvod: {
-        tasksPerSec: round(tOpenvod, 1),
-        submitSeconds: round(median(tasks.openvod.map((r) => r.submitSeconds ?? NaN)), 3),
-        serverCpuMsPerTask: round(median(tasks.openvod.map((r) => r.serverCpuMsPerTask ?? NaN)), 2),
-      },
-      ratio: round(tOpenvod / tBare, 4),
-      roundRatios: tasks.openvod.map((o, i) => round(o.tasksPerSec / tasks.bare[i]!.tasksPerSec, 3)),
-    },
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+    rounds: ROUNDS,
+    responseBytes: describe.responseBytes,
+    bare,
+    openvod,
+    ratio: round(describeRatio, 3),
+    roundRatios: describe.openvod.map((o, i) => round(o.rps / describe.bare[i]!.rps, 3)),
+    goal: GOAL_DESCRIBE_RATIO,
+    goalMet: describeRatio >= GOAL_DESCRIBE_RATIO,
   };
 }
 
-function report(s: Summary & { events: EventsResult }, elapsedMs: number): string {
+function summarizeTasks(tasks: Record<"bare" | "openvod", TaskRoundResult[]>, media: MediaFile[]) {
+  const tBare = median(tasks.bare.map((r) => r.tasksPerSec));
+  const tOpenvod = median(tasks.openvod.map((r) => r.tasksPerSec));
+  return {
+    tasks: TASKS,
+    rounds: TASK_ROUNDS,
+    files: media.map((m) => ({ name: m.name, bytes: m.bytes })),
+    workers: WORKERS,
+    bare: { tasksPerSec: round(tBare, 1) },
+    openvod: {
+      tasksPerSec: round(tOpenvod, 1),
+      submitSeconds: round(median(tasks.openvod.map((r) => r.submitSeconds ?? NaN)), 3),
+      serverCpuMsPerTask: round(median(tasks.openvod.map((r) => r.serverCpuMsPerTask ?? NaN)), 2),
+    },
+    ratio: round(tOpenvod / tBare, 4),
+    roundRatios: tasks.openvod.map((o, i) => round(o.tasksPerSec / tasks.bare[i]!.tasksPerSec, 3)),
+  };
+}
+
+function report(s: Summary, elapsedMs: number): string {
   const d = s.describeTaskDetail;
   const f = s.describeFileAttributes;
   const n = (x: number | null, digits = 0) => (x === null ? "-" : x.toFixed(digits));
   const ratio = (a: number | null, b: number | null, digits = 2) =>
     a === null || b === null || b === 0 ? "-" : (a / b).toFixed(digits);
-  const row = (name: string, r: typeof d.bare) => [
+  const row = (name: string, r: NonNullable<typeof d>["bare"]) => [
     name,
     n(r.rps),
     n(r.p50Ms, 2),
@@ -444,56 +509,117 @@ function report(s: Summary & { events: EventsResult }, elapsedMs: number): strin
     n(r.serverCpuUsPerReq),
     n(r.clientCpuUsPerReq),
   ];
-  const totalBytes = f.files.reduce((sum, m) => sum + m.bytes, 0);
-  const out = [
-    "",
-    `openvod bench — node ${s.node}, ${s.cores} cores (${s.cpu})`,
-    "",
-    `1. DescribeTaskDetail (${d.responseBytes}-byte answer), ${d.connections} keep-alive connections, ` +
-      `${d.seconds} s × ${d.rounds} alternating rounds, medians`,
-    table(
-      [
-        ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "client CPU µs/req"],
-        row("bare node:http (same bytes)", d.bare),
-        row("openvod (TC3 verified)", d.openvod),
+  const out = ["", `openvod bench — node ${s.node}, ${s.cores} cores (${s.cpu})`, ""];
+  if (d) {
+    out.push(
+      `1. DescribeTaskDetail (${d.responseBytes}-byte answer), ${d.connections} keep-alive connections, ` +
+        `${d.seconds} s × ${d.rounds} alternating rounds, medians`,
+      table(
         [
-          "ratio openvod/bare",
-          n(d.ratio, 2),
-          ratio(d.openvod.p50Ms, d.bare.p50Ms),
-          ratio(d.openvod.p99Ms, d.bare.p99Ms),
-          ratio(d.openvod.serverCpuUsPerReq, d.bare.serverCpuUsPerReq),
-          "",
+          ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "client CPU µs/req"],
+          row("bare node:http (same bytes)", d.bare),
+          row("openvod (TC3 verified)", d.openvod),
+          [
+            "ratio openvod/bare",
+            n(d.ratio, 2),
+            ratio(d.openvod.p50Ms, d.bare.p50Ms),
+            ratio(d.openvod.p99Ms, d.bare.p99Ms),
+            ratio(d.openvod.serverCpuUsPerReq, d.bare.serverCpuUsPerReq),
+            "",
+          ],
         ],
-      ],
-      ["l", "r", "r", "r", "r", "r"],
-    ),
-    `   req/s ratio ${n(d.ratio, 2)} (goal ≥ ${d.goal}: ${d.goalMet ? "met" : "NOT met"}); ` +
-      `per round ${d.roundRatios.map((x) => n(x, 2)).join(", ")}`,
-    "",
-    `2. DescribeFileAttributes, ${f.tasks} tasks over ${f.files.length} pulled files (${totalBytes} B in all), ` +
-      `${f.rounds} alternating rounds, medians`,
-    table(
-      [
-        ["", "tasks/s", `s per ${f.tasks}`],
-        ["bare Node loop (MD5+SHA-1)", n(f.bare.tasksPerSec, 1), ratio(f.tasks, f.bare.tasksPerSec, 3)],
+        ["l", "r", "r", "r", "r", "r"],
+      ),
+      `   req/s ratio ${n(d.ratio, 2)} (goal ≥ ${d.goal}: ${d.goalMet ? "met" : "NOT met"}); ` +
+        `per round ${d.roundRatios.map((x) => n(x, 2)).join(", ")}`,
+      "",
+    );
+  }
+  if (f) {
+    const totalBytes = f.files.reduce((sum, m) => sum + m.bytes, 0);
+    out.push(
+      `2. DescribeFileAttributes, ${f.tasks} tasks over ${f.files.length} pulled files (${totalBytes} B in all), ` +
+        `${f.rounds} alternating rounds, medians`,
+      table(
         [
-          `openvod (SDK submit → all FINISH, ${f.workers} workers)`,
-          n(f.openvod.tasksPerSec, 1),
-          ratio(f.tasks, f.openvod.tasksPerSec, 3),
+          ["", "tasks/s", `s per ${f.tasks}`],
+          ["bare Node loop (MD5+SHA-1)", n(f.bare.tasksPerSec, 1), ratio(f.tasks, f.bare.tasksPerSec, 3)],
+          [
+            `openvod (SDK submit → all FINISH, ${f.workers} workers)`,
+            n(f.openvod.tasksPerSec, 1),
+            ratio(f.tasks, f.openvod.tasksPerSec, 3),
+          ],
+          ["ratio openvod/bare", n(f.ratio, 3), ""],
         ],
-        ["ratio openvod/bare", n(f.ratio, 3), ""],
-      ],
-      ["l", "r", "r"],
-    ),
-    `   per round ${f.roundRatios.map((x) => n(x, 3)).join(", ")}; submissions answered after ` +
-      `${n(f.openvod.submitSeconds, 3)} s; openvod CPU ${n(f.openvod.serverCpuMsPerTask, 2)} ms/task (medians)`,
-    "",
-    ...reportEvents(s.events),
-    "",
-    `(bench took ${(elapsedMs / 1000).toFixed(0)} s)`,
-    `BENCH_JSON ${JSON.stringify(s)}`,
-    "",
-  ];
+        ["l", "r", "r"],
+      ),
+      `   per round ${f.roundRatios.map((x) => n(x, 3)).join(", ")}; submissions answered after ` +
+        `${n(f.openvod.submitSeconds, 3)} s; openvod CPU ${n(f.openvod.serverCpuMsPerTask, 2)} ms/task (medians)`,
+      "",
+    );
+  }
+  if (s.events) out.push(...reportEvents(s.events), "");
+  const t = s.transcode;
+  if (t) {
+    out.push(
+      `4. ProcessMedia, one transcode of a ${t.sourceSeconds} s 1280x720 clip (h264 + aac), ` +
+        `OPENVOD_WORKERS=${t.workers}, ${t.rounds} alternating rounds, medians`,
+      table(
+        [
+          ["definition", "output", "threads", "bare ffmpeg s", "openvod s", "ratio", "per round"],
+          ...t.rows.map((r) => [
+            String(r.definition),
+            r.output,
+            String(r.threads),
+            n(r.bareSeconds, 3),
+            n(r.openvodSeconds, 3),
+            n(r.ratio, 3),
+            r.roundRatios.map((x) => n(x, 3)).join(", "),
+          ]),
+        ],
+        ["l", "l", "r", "r", "r", "r", "l"],
+      ),
+      `   openvod = ProcessMedia submitted → FINISH seen (50 ms polls); bare = the same ffmpeg command ` +
+        `(${t.rows.every((r) => r.sameCommand) ? "checked identical in /proc" : "NOT compared"}); ` +
+        `goal ratio ≤ ${t.goal}: ${t.rows.every((r) => r.goalMet) ? "met" : "NOT met"}`,
+      "",
+    );
+  }
+  const q = s.queue;
+  if (q) {
+    out.push(
+      `5. ${q.tasks} queued ProcessMedia transcodes to ${q.definition} of a ${q.sourceSeconds} s 1280x720 clip, ` +
+        `${q.rounds} rotating rounds, medians`,
+      table(
+        [
+          ["schedule", "seconds", "transcodes/min"],
+          [
+            `openvod, OPENVOD_WORKERS=${q.workers} (${q.threadsSplit} thread${q.threadsSplit === 1 ? "" : "s"} each)`,
+            n(q.openvodSeconds, 3),
+            ratio(q.tasks * 60, q.openvodSeconds, 1),
+          ],
+          [
+            `bare ffmpeg, ${q.workers} at a time, ${q.threadsSplit} thread${q.threadsSplit === 1 ? "" : "s"} each`,
+            n(q.bareSplitSeconds, 3),
+            ratio(q.tasks * 60, q.bareSplitSeconds, 1),
+          ],
+          [
+            `bare ffmpeg, 1 at a time, ${q.threadsWhole} threads`,
+            n(q.bareWholeSeconds, 3),
+            ratio(q.tasks * 60, q.bareWholeSeconds, 1),
+          ],
+        ],
+        ["l", "r", "r"],
+      ),
+      `   ratio openvod / best bare (${q.bestBare === "split" ? `${q.workers} at a time` : "1 at a time"}) ` +
+        `${n(q.ratio, 3)} (goal ≤ ${q.goal}: ${q.goalMet ? "met" : "NOT met"}); same command as openvod: ` +
+        `${q.sameCommand ? "checked in /proc" : "NOT compared"}`,
+      "",
+    );
+  }
+  if (s.dispatch) out.push(...reportDispatch(s.dispatch, table), "");
+  if (s.upload) out.push(...reportUpload(s.upload, table), "");
+  out.push(`(bench took ${(elapsedMs / 1000).toFixed(0)} s)`, `BENCH_JSON ${JSON.stringify(s)}`, "");
   return out.join("\n");
 }
 
@@ -513,6 +639,16 @@ async function main(): Promise<void> {
     const dir = cleanup.dir(tempDir("openvod-bench-"));
     log("generating media with ffmpeg");
     const local = await prepareMedia(dir);
+    const tools = await locateMediaTools();
+    const hd = { long: join(dir, "hd-long.mp4"), short: join(dir, "hd-short.mp4") };
+    if (SECTIONS.has("transcode")) {
+      log(`generating a ${TRANSCODE_SECONDS} s 1280x720 clip`);
+      await makeVideo(tools, hd.long, { width: 1280, height: 720, seconds: TRANSCODE_SECONDS });
+    }
+    if (SECTIONS.has("queue")) {
+      log(`generating a ${QUEUE_SECONDS} s 1280x720 clip`);
+      await makeVideo(tools, hd.short, { width: 1280, height: 720, seconds: QUEUE_SECONDS });
+    }
 
     const files = await new FileServer(dir).start();
     cleanup.add("file server", () => files.stop());
@@ -545,16 +681,106 @@ async function main(): Promise<void> {
     const media = pulled.map((p) => p.file);
     log(`pulled ${media.map((m) => `${m.name} (${m.bytes} B)`).join(", ")}`);
 
-    const describe = await benchDescribe(cleanup, dir, openvod, pulled[0]!.taskId);
-    const tasks = await benchTasks(openvod, media);
+    const describe = SECTIONS.has("describe")
+      ? await benchDescribe(cleanup, dir, openvod, pulled[0]!.taskId)
+      : undefined;
+    const tasks = SECTIONS.has("tasks") ? await benchTasks(openvod, media) : undefined;
 
-    const events = await benchEvents(cleanup, openvod, `${files.url}/${local[0]!.name}`, {
-      pullTasks: EVENT_TASKS,
-      pushTasks: PUSH_TASKS,
-      log,
-    });
+    const events = SECTIONS.has("events")
+      ? await benchEvents(cleanup, openvod, `${files.url}/${local[0]!.name}`, {
+          pullTasks: EVENT_TASKS,
+          pushTasks: PUSH_TASKS,
+          log,
+        })
+      : undefined;
 
-    const summary = { ...summarize(describe, tasks, media), events };
+    let transcode: TranscodeSummary | undefined;
+    if (SECTIONS.has("transcode")) {
+      // A server of its own with one worker: the one transcode gets every core, as it would
+      // on an otherwise idle server.
+      const single = new OpenvodProcess({
+        env: {
+          OPENVOD_RATE_LIMIT: "0",
+          OPENVOD_LOG_LEVEL: "warn",
+          OPENVOD_WORKERS: String(TRANSCODE_WORKERS),
+          OPENVOD_STRICT_SHAPE: "0",
+        },
+      });
+      cleanup.dir(single.dataDir);
+      cleanup.add("openvod (transcode)", () => single.stop());
+      await single.start();
+      cleanup.child(single.child);
+      const [long] = await pullAll(single.client(), files, [{ name: "hd-long.mp4", path: hd.long }]);
+      transcode = await benchTranscode({
+        tools,
+        openvod: single,
+        workers: TRANSCODE_WORKERS,
+        source: hd.long,
+        fileId: long!.file.fileId,
+        sourceSeconds: TRANSCODE_SECONDS,
+        definitions: TRANSCODE_DEFINITIONS,
+        rounds: TRANSCODE_ROUNDS,
+        scratch: dir,
+        goal: GOAL_TRANSCODE_RATIO,
+      });
+      await single.stop();
+    }
+
+    let queue: QueueSummary | undefined;
+    if (SECTIONS.has("queue")) {
+      const copies = Array.from({ length: QUEUE_TASKS }, () => ({ name: "hd-short.mp4", path: hd.short }));
+      const pulledCopies = await pullAll(openvod.client(), files, copies);
+      queue = await benchQueue({
+        tools,
+        openvod,
+        workers: WORKERS,
+        source: hd.short,
+        fileIds: pulledCopies.map((p) => p.file.fileId),
+        sourceSeconds: QUEUE_SECONDS,
+        definition: QUEUE_DEFINITION,
+        rounds: QUEUE_ROUNDS,
+        scratch: dir,
+        goal: GOAL_QUEUE_RATIO,
+      });
+    }
+
+    let dispatch: DispatchSummary | undefined;
+    if (SECTIONS.has("dispatch")) {
+      const digests = await Promise.all(
+        local.map(async (f) => ({ name: f.name, md5: (await hashFile(f.path)).md5 })),
+      );
+      dispatch = await benchDispatch({
+        cleanup,
+        files,
+        media: digests,
+        tasks: DISPATCH_TASKS,
+        rounds: DISPATCH_ROUNDS,
+        samples: DISPATCH_SAMPLES,
+        workerProcesses: DISPATCH_WORKERS,
+        log,
+      });
+    }
+
+    const upload = SECTIONS.has("upload")
+      ? await benchUpload({
+          cleanup,
+          tools,
+          scratch: dir,
+          bytes: UPLOAD_BYTES,
+          rounds: UPLOAD_ROUNDS,
+          goal: GOAL_UPLOAD_RATIO,
+          log,
+        })
+      : undefined;
+
+    const summary: Summary = {
+      ...summarize(describe, tasks, media),
+      events,
+      transcode,
+      queue,
+      dispatch,
+      upload,
+    };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {
     await cleanup.run();

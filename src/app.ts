@@ -3,17 +3,20 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import pino, { type Logger } from "pino";
 import { LocalBlobStore } from "./blobs/local.js";
+import { openBlobStore } from "./blobs/open.js";
 import type { Config } from "./config.js";
 import { Urls, type Deps } from "./domain/deps.js";
 import { EventHub } from "./domain/events.js";
+import { sweepUploads } from "./domain/uploads.js";
 import "./domain/procedure.js";
 import "./domain/taskkinds.js";
 import { PushDispatcher } from "./events/push.js";
 import { registerTestHooks, TestClock } from "./http/testHooks.js";
 import { buildServer } from "./http/server.js";
+import { buildHealthServer } from "./http/health.js";
 import { locateMediaTools } from "./media/tools.js";
 import { WorkerPool } from "./queue/pool.js";
-import { SqliteStore } from "./store/sqlite.js";
+import { openStore } from "./store/open.js";
 import { taskHandlers } from "./workers/index.js";
 
 export interface Running {
@@ -54,11 +57,17 @@ export async function startOpenvod(
   const filesDir = LocalBlobStore.filesDir(config.dataDir);
   const tmpDir = join(config.dataDir, "tmp");
   // Scratch files of tasks cut short by a crash are useless: their tasks run again from scratch.
-  await rm(tmpDir, { recursive: true, force: true });
+  // Not in cluster mode: other processes may share this data directory and be using theirs.
+  if (!config.databaseUrl) await rm(tmpDir, { recursive: true, force: true });
   await mkdir(tmpDir, { recursive: true });
   await mkdir(filesDir, { recursive: true });
 
-  const store = new SqliteStore(join(config.dataDir, "openvod.db"));
+  // Roles (OPENVOD_ROLE): api serves HTTP only; worker runs the task pool, the callback
+  // dispatcher and purging, with /healthz alone on its port; all does both (the only role the
+  // embedded SQLite store allows, config.ts refuses the others without PostgreSQL).
+  const runsApi = config.role !== "worker";
+  const runsWorkers = config.role !== "api";
+  const store = await openStore(config, log);
   await store.ensureDefaultApp(config.appId, Date.now());
   const released = await store.releaseAllLeases();
   if (released) log.info({ tasks: released }, "re-queued tasks interrupted by the last stop");
@@ -68,7 +77,7 @@ export async function startOpenvod(
   const deps: Deps = {
     config,
     store,
-    blobs: new LocalBlobStore(filesDir),
+    blobs: await openBlobStore(config, log),
     tools,
     urls: new Urls(),
     log,
@@ -76,10 +85,22 @@ export async function startOpenvod(
     wakeWorkers: () => pool?.wake(),
     now: () => clock.now(),
   };
-  pool = new WorkerPool(deps, taskHandlers);
-  const pusher = new PushDispatcher(deps);
+  if (runsWorkers) pool = new WorkerPool(deps, taskHandlers);
+  const pusher = runsWorkers ? new PushDispatcher(deps) : undefined;
+  // Cluster mode: other processes' submissions wake this pool, their events wake this
+  // process's long-polling PullEvents and callback dispatcher.
+  await store.subscribe?.(
+    () => pool?.wake(),
+    (appId) => deps.events.notify(appId),
+  );
 
-  const server = await buildServer(deps);
+  const server = runsApi
+    ? await buildServer(deps)
+    : buildHealthServer(() => ({
+        role: config.role,
+        leaseOwner: pool?.leaseOwner,
+        tasksRunning: pool?.activeTasks ?? 0,
+      }));
   if (config.testHooks) registerTestHooks(server, deps, clock);
   await server.listen({ host: config.host, port: config.port });
   const addr = server.server.address();
@@ -87,12 +108,12 @@ export async function startOpenvod(
   const hostPart = config.host.includes(":") ? `[${config.host}]` : config.host;
   const url = `http://${hostPart}:${port}`;
   deps.urls.base = config.publicUrl ?? url;
-  pool.start();
-  pusher.start();
+  pool?.start();
+  pusher?.start();
 
   let purging = false;
   const purge = setInterval(async () => {
-    if (purging) return;
+    if (purging || !runsWorkers) return;
     purging = true;
     try {
       const before = Date.now() - config.taskRetentionHours * 3600 * 1000;
@@ -107,14 +128,27 @@ export async function startOpenvod(
   }, PURGE_EVERY_MS);
   purge.unref();
 
+  // Upload sessions past their expiry (with their uncommitted files and incomplete multipart
+  // uploads) go, on the processes that receive uploads (their files are local to them).
+  let sweeping = false;
+  const sweep = setInterval(async () => {
+    if (sweeping || !runsApi) return;
+    sweeping = true;
+    await sweepUploads(deps)
+      .catch((err) => log.error({ err }, "sweeping expired uploads failed"))
+      .finally(() => (sweeping = false));
+  }, PURGE_EVERY_MS);
+  sweep.unref();
+
   return {
     url,
     deps,
     async close() {
       clearInterval(purge);
+      clearInterval(sweep);
       await server.close();
-      await pool!.stop();
-      await pusher.stop();
+      await pool?.stop();
+      await pusher?.stop();
       await store.close();
     },
   };

@@ -305,7 +305,9 @@ describe("events", () => {
       await slow.stop();
     });
 
-    it("still delivers an event whose delivery was cut short by kill -9", async () => {
+    it("still delivers an event whose delivery was cut short by kill -9", async (t) => {
+      // Relies on a restart voiding the dead process's callback leases (embedded mode only).
+      if (process.env.OPENVOD_TEST_ON_POSTGRES === "1") return t.skip("leases run out on PostgreSQL");
       const hung: ServerResponse[] = [];
       receiver.handler = (_req, res) => hung.push(res);
       receiver.bodies = [];

@@ -829,6 +829,26 @@ describe("failures, abort, threads", () => {
     await assertOnly(d, []);
   });
 
+  test("the job's time budget kills ffmpeg → JobError 70000 'timed out after N s', no output", async () => {
+    const d = await outDir();
+    // Ten minutes at 1 fps: made in a moment, but a minute of work at 720p and 25 fps.
+    const long = path.join(dir, "long.mp4");
+    await writeAtomically(long, (tmp) =>
+      runFfmpeg(tools, {
+        args: ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=1:duration=600", "-c:v", "libx264", tmp],
+        timeoutMs: 30_000,
+      }),
+    );
+    const hd = { ...FLU_360P, VideoTemplate: { ...FLU_360P.VideoTemplate, Height: 720 } };
+    const started = Date.now();
+    await assert.rejects(
+      transcode(context({ timeoutMs: 1500 }), long, path.join(d, "o.mp4"), hd, { sourceDuration: 600 }),
+      (err) => isJobError(70000)(err) && /timed out after 1\.5 s/.test((err as Error).message),
+    );
+    assert.ok(Date.now() - started < 15_000);
+    await assertOnly(d, []);
+  });
+
   test("abort via the signal → rejects, the child is killed, no temporary files", async () => {
     const d = await outDir();
     const ac = new AbortController();

@@ -43,18 +43,21 @@ export const appActions: ActionFamily = {
       const { Name, Description } = ctx.params;
       checkName(Name);
       checkDescription(Description);
-      let subAppId = await ctx.deps.store.nextAppId(FIRST_SUB_APP_ID);
-      // The account's own AppId (OPENVOD_APP_ID) may lie in the same range: never reuse it.
-      while (await ctx.deps.store.getApp(subAppId)) subAppId++;
-      await ctx.deps.store.createApp({
-        subAppId,
-        name: Name,
-        description: Description ?? "",
-        status: "On",
-        createTime: ctx.deps.now(),
-        isDefault: false,
-      });
-      return { SubAppId: subAppId };
+      for (;;) {
+        let subAppId = await ctx.deps.store.nextAppId(FIRST_SUB_APP_ID);
+        // The account's own AppId (OPENVOD_APP_ID) may lie in the same range: never reuse it.
+        while (await ctx.deps.store.getApp(subAppId)) subAppId++;
+        const created = await ctx.deps.store.createApp({
+          subAppId,
+          name: Name,
+          description: Description ?? "",
+          status: "On",
+          createTime: ctx.deps.now(),
+          isDefault: false,
+        });
+        // Another call (in this process or another) took the id meanwhile: take the next one.
+        if (created) return { SubAppId: subAppId };
+      }
     },
   },
 

@@ -2,7 +2,7 @@
 // filesystem) and putFile renames, so a reader never sees a half-written file.
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import type { BlobStat, BlobStore } from "./types.js";
+import type { BlobStat, BlobStore, LocalBlob } from "./types.js";
 
 export class LocalBlobStore implements BlobStore {
   readonly root: string;
@@ -40,6 +40,10 @@ export class LocalBlobStore implements BlobStore {
 
   async localPath(key: string): Promise<string> {
     return this.pathOf(key);
+  }
+
+  async openLocal(key: string): Promise<LocalBlob> {
+    return { path: this.pathOf(key), release() {} };
   }
 
   async stat(key: string): Promise<BlobStat | undefined> {

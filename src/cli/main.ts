@@ -4,12 +4,13 @@ import { Command, Option } from "commander";
 import { flagOf, loadConfig, SETTINGS, type SettingName } from "../config.js";
 import { createLogger, startOpenvod } from "../app.js";
 import { eventsCommand } from "./events.js";
+import { uploadCommand } from "./upload.js";
 
 const program = new Command("openvod").description(
   "A self-hosted server that speaks Tencent Cloud VOD's API",
 );
 
-const serve = program.command("serve").description("run the API server and the task workers");
+const serve = program.command("serve").description("run the API server and the task workers (--role api|worker|all)");
 for (const [name, s] of Object.entries(SETTINGS)) {
   serve.addOption(new Option(`--${flagOf(name)} <value>`, `${s.help} [${s.env}]`));
 }
@@ -49,6 +50,7 @@ serve.action(async (opts: Record<string, string | undefined>) => {
 });
 
 eventsCommand(program);
+uploadCommand(program);
 
 program
   .command("support-table")

@@ -3,6 +3,7 @@
 import type { MediaRow, TaskRow } from "../store/types.js";
 import { TASK_ID_KIND } from "./ids.js";
 import { completionEvent } from "./events.js";
+import { fileUploadEvent } from "./ingest.js";
 import { mediaBasicInfo } from "./media.js";
 import { registerTaskKind, taskProgress } from "./tasks.js";
 
@@ -47,17 +48,7 @@ registerTaskKind({
     const events = [completionEvent("PullComplete", "PullCompleteEvent", task, urls)];
     const media = (task.state as PullState).media;
     if (media && task.errCode === 0 && config.uploadSwitch === "ON") {
-      events.push({
-        type: "NewFileUpload",
-        field: "FileUploadEvent",
-        payload: {
-          FileId: media.fileId,
-          MediaBasicInfo: mediaBasicInfo(media, urls),
-          ProcedureTaskId: (task.state as PullState).procedureTaskId ?? "",
-          ReviewAudioVideoTaskId: "",
-          MetaData: media.metaData,
-        },
-      });
+      events.push(fileUploadEvent(media, (task.state as PullState).procedureTaskId ?? "", urls));
     }
     return events;
   },

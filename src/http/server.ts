@@ -6,7 +6,10 @@ import type { Deps } from "../domain/deps.js";
 import { errorBody } from "../protocol/envelope.js";
 import { errors } from "../protocol/errors.js";
 import { LocalBlobStore } from "../blobs/local.js";
+import { S3BlobStore } from "../blobs/s3.js";
+import { registerObjectFiles } from "./files.js";
 import { createApi } from "./api.js";
+import { cosRewriteUrl, registerCos } from "../cos/routes.js";
 import { randomUUID } from "node:crypto";
 
 export async function buildServer(deps: Deps): Promise<FastifyInstance> {
@@ -16,6 +19,8 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     logger: false,
     bodyLimit: deps.config.maxBodyBytes,
     return503OnClosing: false,
+    // COS requests (the upload flow) are routed to /cos/<bucket>/... before anything else.
+    rewriteUrl: cosRewriteUrl,
   });
   const handle = createApi(deps);
 
@@ -84,15 +89,27 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
-  await app.register(fastifyStatic, {
-    root: LocalBlobStore.filesDir(deps.config.dataDir),
-    prefix: "/files/",
-    decorateReply: false,
-    dotfiles: "deny",
-    index: false,
-    list: false,
-    cacheControl: true,
-    maxAge: 0,
-  });
+  // The COS-compatible object endpoint of ApplyUpload/CommitUpload: its own body handling.
+  await registerCos(app, deps);
+
+  // Files: streamed from (or redirected to) object storage, or served from the local directory.
+  if (deps.blobs instanceof S3BlobStore) {
+    await registerObjectFiles(app, deps.blobs, {
+      presignedUrls: deps.config.s3?.presignedUrls ?? false,
+      presignExpiresSeconds: deps.config.s3?.presignExpiresSeconds ?? 3600,
+      log: deps.log,
+    });
+  } else {
+    await app.register(fastifyStatic, {
+      root: LocalBlobStore.filesDir(deps.config.dataDir),
+      prefix: "/files/",
+      decorateReply: false,
+      dotfiles: "deny",
+      index: false,
+      list: false,
+      cacheControl: true,
+      maxAge: 0,
+    });
+  }
   return app;
 }

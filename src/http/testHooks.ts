@@ -1,7 +1,9 @@
 // Endpoints for tests only (OPENVOD_TEST_HOOKS=true): move the server's clock forward so tests
-// can check 30-second confirmation windows and retention without sleeping.
+// can check 30-second confirmation windows and retention without sleeping, and run the sweep of
+// expired upload sessions at once.
 import type { FastifyInstance } from "fastify";
 import type { Deps } from "../domain/deps.js";
+import { sweepUploads } from "../domain/uploads.js";
 
 export class TestClock {
   private offsetMs = 0;
@@ -22,4 +24,6 @@ export function registerTestHooks(app: FastifyInstance, deps: Deps, clock: TestC
     deps.wakeWorkers();
     return { now: clock.now() };
   });
+  // The sweep of expired upload sessions, now rather than at its next minute.
+  app.post("/_openvod/test/sweep-uploads", async () => ({ removed: await sweepUploads(deps) }));
 }

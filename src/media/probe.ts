@@ -102,6 +102,16 @@ export async function probeMedia(
   timeoutMs = 60_000,
   signal?: AbortSignal,
 ): Promise<ProbedMedia> {
+  return (await probeMediaRaw(tools, file, timeoutMs, signal)).probed;
+}
+
+/** probeMedia, plus ffprobe's own output and the size, for callers that read more of it. */
+export async function probeMediaRaw(
+  tools: MediaTools,
+  file: string,
+  timeoutMs = 60_000,
+  signal?: AbortSignal,
+): Promise<{ probed: ProbedMedia; data: FfprobeOutput; size: number }> {
   const name = path.basename(file);
   let size: number;
   try {
@@ -140,7 +150,7 @@ export async function probeMedia(
   } catch {
     throw sourceFileError(`The source file ${name} could not be read as media: unparsable ffprobe output.`);
   }
-  return interpretProbe(parsed, { file, size });
+  return { probed: interpretProbe(parsed, { file, size }), data: parsed, size };
 }
 
 const IMAGE_CODECS = new Set([

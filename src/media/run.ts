@@ -237,11 +237,12 @@ class ProgressParser {
 
 /**
  * Runs ffmpeg with `run.args` after the common options (banner off, no stdin, overwrite,
- * errors-only log, machine-readable progress on stdout).
+ * errors-only log, machine-readable progress on stdout). Resolves with the tail of what a
+ * successful run still wrote to stderr (errors ffmpeg recovered from, such as a truncated input).
  */
-export async function runFfmpeg(tools: MediaTools, run: FfmpegRun): Promise<void> {
+export async function runFfmpeg(tools: MediaTools, run: FfmpegRun): Promise<{ stderrTail: string }> {
   const progress = new ProgressParser(run.durationSec, run.onProgress);
-  await runProcess({
+  const { stderrTail } = await runProcess({
     name: "ffmpeg",
     command: tools.ffmpeg,
     args: [...FFMPEG_COMMON_ARGS, ...run.args],
@@ -250,6 +251,7 @@ export async function runFfmpeg(tools: MediaTools, run: FfmpegRun): Promise<void
     onStdout: (chunk) => progress.push(chunk),
   });
   progress.done();
+  return { stderrTail };
 }
 
 /** Runs ffprobe and returns its stdout (at most 16 MB, otherwise the run fails). */
@@ -286,7 +288,7 @@ export function tempPathFor(finalPath: string): string {
  */
 export async function writeAtomically(
   finalPath: string,
-  produce: (tmpPath: string) => Promise<void>,
+  produce: (tmpPath: string) => Promise<unknown>,
 ): Promise<void> {
   await mkdir(path.dirname(finalPath), { recursive: true });
   const tmpPath = tempPathFor(finalPath);

@@ -32,6 +32,14 @@ export interface TaskResult {
 
 export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult | void>;
 
+/** The abort reason of a task that ran longer than OPENVOD_TASK_TIMEOUT_MS. */
+export class TaskTimeout extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`task timed out after ${Math.round(timeoutMs / 1000)} s`);
+    this.name = "TaskTimeout";
+  }
+}
+
 /** How often progress is saved at most, and how often the lease is renewed at least. */
 const SAVE_INTERVAL_MS = 500;
 
@@ -57,6 +65,16 @@ export class WorkerPool {
 
   wake(): void {
     this.wakeUp?.();
+  }
+
+  /** Tasks this pool is running now. */
+  get activeTasks(): number {
+    return this.active;
+  }
+
+  /** The lease owner this pool claims tasks as (`worker-PID-...`). */
+  get leaseOwner(): string {
+    return this.owner;
   }
 
   /** Stops claiming, aborts running handlers (their tasks run again on the next start). */
@@ -152,7 +170,10 @@ export class WorkerPool {
 
     const controller = new AbortController();
     this.controllers.add(controller);
-    const timeout = setTimeout(() => controller.abort(new Error("task timed out")), config.taskTimeoutMs);
+    const timeout = setTimeout(
+      () => controller.abort(new TaskTimeout(config.taskTimeoutMs)),
+      config.taskTimeoutMs,
+    );
     const tmpDir = join(config.dataDir, "tmp", task.taskId);
     await mkdir(tmpDir, { recursive: true });
 

@@ -20,6 +20,10 @@ import {
   type TaskStatus,
   type MediaPart,
   type TemplateRow,
+  type MultipartRow,
+  type UploadObject,
+  type UploadPartRow,
+  type UploadSessionRow,
 } from "./types.js";
 
 /** Numbered migrations; PRAGMA user_version records how many ran. Append only. */
@@ -129,9 +133,89 @@ const MIGRATIONS: string[] = [
   `
   CREATE TABLE sequences (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   `,
+  `
+  CREATE TABLE upload_sessions (
+    id TEXT PRIMARY KEY,
+    session_key TEXT NOT NULL UNIQUE,
+    app_id INTEGER NOT NULL,
+    secret_id TEXT NOT NULL UNIQUE,
+    secret_key TEXT NOT NULL,
+    token TEXT NOT NULL,
+    media_key TEXT NOT NULL,
+    cover_key TEXT NOT NULL DEFAULT '',
+    params TEXT NOT NULL,
+    media TEXT,
+    cover TEXT,
+    status TEXT NOT NULL DEFAULT 'OPEN',
+    file_id TEXT NOT NULL DEFAULT '',
+    commit_time INTEGER,
+    create_time INTEGER NOT NULL,
+    expire_time INTEGER NOT NULL
+  );
+  CREATE INDEX upload_sessions_expire ON upload_sessions (expire_time);
+  CREATE TABLE upload_multiparts (
+    upload_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES upload_sessions (id) ON DELETE CASCADE,
+    target TEXT NOT NULL,
+    content_type TEXT NOT NULL DEFAULT '',
+    create_time INTEGER NOT NULL
+  );
+  CREATE INDEX upload_multiparts_session ON upload_multiparts (session_id);
+  CREATE TABLE upload_parts (
+    upload_id TEXT NOT NULL REFERENCES upload_multiparts (upload_id) ON DELETE CASCADE,
+    part_number INTEGER NOT NULL,
+    file TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+  );
+  `,
 ];
 
 type Raw = Record<string, unknown>;
+
+function uploadSessionFromRaw(r: Raw): UploadSessionRow {
+  return {
+    id: r.id as string,
+    sessionKey: r.session_key as string,
+    appId: r.app_id as number,
+    secretId: r.secret_id as string,
+    secretKey: r.secret_key as string,
+    token: r.token as string,
+    mediaKey: r.media_key as string,
+    coverKey: r.cover_key as string,
+    params: JSON.parse(r.params as string),
+    media: r.media ? (JSON.parse(r.media as string) as UploadObject) : null,
+    cover: r.cover ? (JSON.parse(r.cover as string) as UploadObject) : null,
+    status: r.status as UploadSessionRow["status"],
+    fileId: r.file_id as string,
+    commitTime: (r.commit_time as number | null) ?? null,
+    createTime: r.create_time as number,
+    expireTime: r.expire_time as number,
+  };
+}
+
+function multipartFromRaw(r: Raw): MultipartRow {
+  return {
+    uploadId: r.upload_id as string,
+    sessionId: r.session_id as string,
+    target: r.target as MultipartRow["target"],
+    contentType: r.content_type as string,
+    createTime: r.create_time as number,
+  };
+}
+
+function uploadPartFromRaw(r: Raw): UploadPartRow {
+  return {
+    uploadId: r.upload_id as string,
+    partNumber: r.part_number as number,
+    file: r.file as string,
+    size: r.size as number,
+    etag: r.etag as string,
+    lastModified: r.last_modified as number,
+  };
+}
 
 function taskFromRaw(r: Raw): TaskRow {
   return {
@@ -367,8 +451,10 @@ export class SqliteStore implements Store {
     return { total, apps };
   }
 
-  async createApp(app: AppRow): Promise<void> {
+  async createApp(app: AppRow): Promise<boolean> {
+    if (this.stmt.getApp!.get(app.subAppId)) return false;
     this.stmt.insertApp!.run({ ...app, isDefault: app.isDefault ? 1 : 0 });
+    return true;
   }
 
   async updateApp(
@@ -784,5 +870,170 @@ export class SqliteStore implements Store {
         return next;
       })
       .immediate();
+  }
+
+  // Upload sessions. Statements are prepared on first use.
+  private uploadStmts: Record<string, Database.Statement> | undefined;
+  private get up(): Record<string, Database.Statement> {
+    if (this.uploadStmts) return this.uploadStmts;
+    const p = (sql: string) => this.db.prepare(sql);
+    this.uploadStmts = {
+      insert: p(`INSERT INTO upload_sessions (id, session_key, app_id, secret_id, secret_key, token, media_key,
+        cover_key, params, media, cover, status, file_id, commit_time, create_time, expire_time) VALUES (@id,
+        @sessionKey, @appId, @secretId, @secretKey, @token, @mediaKey, @coverKey, @params, @media, @cover, @status,
+        @fileId, @commitTime, @createTime, @expireTime)`),
+      byKey: p("SELECT * FROM upload_sessions WHERE session_key = ?"),
+      bySecretId: p("SELECT * FROM upload_sessions WHERE secret_id = ?"),
+      byId: p("SELECT * FROM upload_sessions WHERE id = ?"),
+      setMedia: p("UPDATE upload_sessions SET media = ? WHERE id = ? AND status = 'OPEN'"),
+      setCover: p("UPDATE upload_sessions SET cover = ? WHERE id = ? AND status = 'OPEN'"),
+      claim: p(`UPDATE upload_sessions SET status = 'COMMITTING', commit_time = @now,
+        file_id = CASE WHEN file_id = '' THEN @fileId ELSE file_id END
+        WHERE id = @id AND (status = 'OPEN' OR (status = 'COMMITTING' AND commit_time < @staleBefore)) RETURNING *`),
+      release: p("UPDATE upload_sessions SET status = 'OPEN', commit_time = NULL WHERE id = ? AND status = 'COMMITTING'"),
+      clearMedia: p("UPDATE upload_sessions SET media = NULL WHERE id = ?"),
+      clearCover: p("UPDATE upload_sessions SET cover = NULL WHERE id = ?"),
+      committed: p(`UPDATE upload_sessions SET status = 'COMMITTED', media = NULL, cover = NULL
+        WHERE id = ? AND status = 'COMMITTING'`),
+      expired: p("SELECT id FROM upload_sessions WHERE expire_time < ? ORDER BY expire_time LIMIT ?"),
+      deleteSession: p("DELETE FROM upload_sessions WHERE id = ?"),
+      insertMultipart: p(`INSERT INTO upload_multiparts (upload_id, session_id, target, content_type, create_time)
+        VALUES (@uploadId, @sessionId, @target, @contentType, @createTime)`),
+      getMultipart: p("SELECT * FROM upload_multiparts WHERE upload_id = ?"),
+      listMultiparts: p("SELECT * FROM upload_multiparts WHERE session_id = ? ORDER BY create_time, upload_id"),
+      deleteMultipart: p("DELETE FROM upload_multiparts WHERE upload_id = ?"),
+      getPart: p("SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?"),
+      putPart: p(`INSERT OR REPLACE INTO upload_parts (upload_id, part_number, file, size, etag, last_modified)
+        VALUES (@uploadId, @partNumber, @file, @size, @etag, @lastModified)`),
+      listParts: p("SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY part_number"),
+    };
+    return this.uploadStmts;
+  }
+
+  async insertUploadSession(s: UploadSessionRow): Promise<void> {
+    this.up.insert!.run({
+      ...s,
+      params: JSON.stringify(s.params),
+      media: s.media && JSON.stringify(s.media),
+      cover: s.cover && JSON.stringify(s.cover),
+    });
+  }
+
+  async getUploadSession(sessionKey: string): Promise<UploadSessionRow | undefined> {
+    const r = this.up.byKey!.get(sessionKey) as Raw | undefined;
+    return r && uploadSessionFromRaw(r);
+  }
+
+  async getUploadSessionBySecretId(secretId: string): Promise<UploadSessionRow | undefined> {
+    const r = this.up.bySecretId!.get(secretId) as Raw | undefined;
+    return r && uploadSessionFromRaw(r);
+  }
+
+  async setUploadObject(
+    sessionId: string,
+    target: "media" | "cover",
+    obj: UploadObject | null,
+  ): Promise<{ replaced: UploadObject | null } | undefined> {
+    return this.db
+      .transaction(() => {
+        const cur = this.up.byId!.get(sessionId) as Raw | undefined;
+        if (!cur || cur.status !== "OPEN") return undefined;
+        const stmt = target === "media" ? this.up.setMedia! : this.up.setCover!;
+        stmt.run(obj && JSON.stringify(obj), sessionId);
+        return { replaced: uploadSessionFromRaw(cur)[target] };
+      })
+      .immediate();
+  }
+
+  async claimUploadCommit(
+    sessionId: string,
+    fileId: string,
+    now: number,
+    staleBefore: number,
+  ): Promise<UploadSessionRow | undefined> {
+    const r = this.up.claim!.get({ id: sessionId, fileId, now, staleBefore }) as Raw | undefined;
+    return r && uploadSessionFromRaw(r);
+  }
+
+  async releaseUploadCommit(sessionId: string, clear: ("media" | "cover")[]): Promise<void> {
+    this.db
+      .transaction(() => {
+        if (clear.includes("media")) this.up.clearMedia!.run(sessionId);
+        if (clear.includes("cover")) this.up.clearCover!.run(sessionId);
+        this.up.release!.run(sessionId);
+      })
+      .immediate();
+  }
+
+  async finishUploadCommit(
+    sessionId: string,
+    media: MediaRow,
+    tasks: NewTask[],
+    events: NewEvent[],
+  ): Promise<boolean> {
+    return this.db
+      .transaction(() => {
+        if (this.up.committed!.run(sessionId).changes === 0) return false;
+        this.stmt.insertMedia!.run({
+          ...media,
+          metaData: JSON.stringify(media.metaData),
+          tags: JSON.stringify(media.tags),
+        });
+        for (const t of tasks) {
+          this.stmt.insertTask!.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
+        }
+        this.writeEvents(events);
+        return true;
+      })
+      .immediate();
+  }
+
+  async deleteExpiredUploadSessions(now: number, limit: number): Promise<string[]> {
+    return this.db
+      .transaction(() => {
+        const ids = (this.up.expired!.all(now, limit) as { id: string }[]).map((r) => r.id);
+        // Multipart uploads and their parts go with the session (ON DELETE CASCADE).
+        for (const id of ids) this.up.deleteSession!.run(id);
+        return ids;
+      })
+      .immediate();
+  }
+
+  async insertMultipart(m: MultipartRow): Promise<void> {
+    this.up.insertMultipart!.run(m);
+  }
+
+  async getMultipart(uploadId: string): Promise<MultipartRow | undefined> {
+    const r = this.up.getMultipart!.get(uploadId) as Raw | undefined;
+    return r && multipartFromRaw(r);
+  }
+
+  async listMultiparts(sessionId: string): Promise<MultipartRow[]> {
+    return (this.up.listMultiparts!.all(sessionId) as Raw[]).map(multipartFromRaw);
+  }
+
+  async deleteMultipart(uploadId: string): Promise<UploadPartRow[] | undefined> {
+    return this.db
+      .transaction(() => {
+        const parts = (this.up.listParts!.all(uploadId) as Raw[]).map(uploadPartFromRaw);
+        if (this.up.deleteMultipart!.run(uploadId).changes === 0) return undefined;
+        return parts;
+      })
+      .immediate();
+  }
+
+  async putUploadPart(p: UploadPartRow): Promise<{ replaced: UploadPartRow | undefined } | undefined> {
+    return this.db
+      .transaction(() => {
+        if (!this.up.getMultipart!.get(p.uploadId)) return undefined;
+        const old = this.up.getPart!.get(p.uploadId, p.partNumber) as Raw | undefined;
+        this.up.putPart!.run(p);
+        return { replaced: old && uploadPartFromRaw(old) };
+      })
+      .immediate();
+  }
+
+  async listUploadParts(uploadId: string): Promise<UploadPartRow[]> {
+    return (this.up.listParts!.all(uploadId) as Raw[]).map(uploadPartFromRaw);
   }
 }

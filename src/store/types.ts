@@ -1,6 +1,7 @@
 // The store interface: everything openvod persists goes through it, and nothing outside
-// src/store writes SQL. SQLite (embedded) implements it now; PostgreSQL (cluster mode) can
-// follow behind the same interface, which is why every method returns a Promise.
+// src/store writes SQL. Two implementations with the same behaviour (test/store.test.ts runs
+// one suite on both): SQLite (src/store/sqlite.ts, embedded, one process) and PostgreSQL
+// (src/store/postgres.ts, cluster mode: many API and worker processes on one database).
 
 export type TaskStatus = "WAITING" | "PROCESSING" | "FINISH" | "ABORTED";
 
@@ -182,6 +183,67 @@ export interface MediaPart {
   createTime: number;
 }
 
+/** What the COS endpoint keeps of an uploaded object (the file lives in the session's directory). */
+export interface UploadObject {
+  /** The file's name inside the session directory. */
+  file: string;
+  size: number;
+  /** The object's ETag as COS gives it, without quotes: MD5 hex, or `<hex>-<parts>` after a multipart upload. */
+  etag: string;
+  contentType: string;
+  lastModified: number;
+}
+
+export type UploadSessionStatus = "OPEN" | "COMMITTING" | "COMMITTED";
+
+/** An ApplyUpload session: its temporary credentials, its two object keys and what the commit needs. */
+export interface UploadSessionRow {
+  /** Random hex; names the session's directory under <data>/uploads. */
+  id: string;
+  /** The VodSessionKey (a bearer secret: never logged, never used as a path). */
+  sessionKey: string;
+  appId: number;
+  secretId: string;
+  secretKey: string;
+  token: string;
+  /** Object keys without a leading "/"; coverKey is "" when ApplyUpload named no CoverType. */
+  mediaKey: string;
+  coverKey: string;
+  /** The ApplyUpload parameters CommitUpload uses (MediaType, MediaName, Procedure, ClassId...). */
+  params: Record<string, unknown>;
+  media: UploadObject | null;
+  cover: UploadObject | null;
+  status: UploadSessionStatus;
+  /** Set when a commit is claimed, and kept: a retried commit reuses it. */
+  fileId: string;
+  /** When the current commit was claimed (a claim older than the stale limit may be taken over). */
+  commitTime: number | null;
+  createTime: number;
+  /** The credentials and the session end here; the sweep removes the session after it. */
+  expireTime: number;
+}
+
+/** A multipart upload in progress on one of a session's keys. */
+export interface MultipartRow {
+  uploadId: string;
+  sessionId: string;
+  /** Which of the session's objects it builds. */
+  target: "media" | "cover";
+  contentType: string;
+  createTime: number;
+}
+
+export interface UploadPartRow {
+  uploadId: string;
+  partNumber: number;
+  /** The part's file name inside the session directory. */
+  file: string;
+  size: number;
+  /** MD5 hex of the part. */
+  etag: string;
+  lastModified: number;
+}
+
 /** What finishing a task changes besides the task row, committed in the same transaction. */
 export interface TaskEffects {
   /** Events the finished task emits; written with it so none is lost or emitted for nothing. */
@@ -208,11 +270,21 @@ export interface TaskFinish {
 export interface Store {
   close(): Promise<void>;
 
+  /**
+   * Cluster mode: onTask() whenever any process makes a task runnable (inserted, or released
+   * by an orderly stop), onEvents(appId) whenever any process writes events of that
+   * application, so idle workers and long-polling PullEvents in every process wake at once.
+   * Wake-ups are hints (one may be lost while a connection is re-established): callers still
+   * poll on a timer. Absent in embedded mode, where one process makes every change itself.
+   */
+  subscribe?(onTask: () => void, onEvents: (appId: number) => void): Promise<void>;
+
   // Applications.
   ensureDefaultApp(appId: number, now: number): Promise<void>;
   getApp(subAppId: number): Promise<AppRow | undefined>;
   listApps(offset: number, limit: number): Promise<{ total: number; apps: AppRow[] }>;
-  createApp(app: AppRow): Promise<void>;
+  /** False when the SubAppId is taken (a concurrent CreateSubAppId, perhaps in another process, won). */
+  createApp(app: AppRow): Promise<boolean>;
   updateApp(
     subAppId: number,
     patch: Partial<Pick<AppRow, "name" | "description" | "status">>,
@@ -242,7 +314,12 @@ export interface Store {
    */
   releaseTask(taskId: string, owner: string, state: Record<string, unknown>): Promise<boolean>;
   abortTask(appId: number, taskId: string, now: number): Promise<"aborted" | "notWaiting" | "notFound">;
-  /** Embedded mode owns its database: leases (of tasks and of callbacks) left by a killed process are void at once. */
+  /**
+   * Called once at start. Embedded mode (SQLite) owns its database: leases (of tasks and of
+   * callbacks) left by a killed process are void at once, and the count of re-queued tasks is
+   * returned. PostgreSQL changes nothing and returns 0: other processes share the database and
+   * may hold those leases right now; a dead process's leases simply run out (OPENVOD_LEASE_MS).
+   */
   releaseAllLeases(): Promise<number>;
   purgeTasks(createdBefore: number, limit: number): Promise<number>;
   countRunnable(): Promise<number>;
@@ -267,6 +344,49 @@ export interface Store {
   getMediaParts(appId: number, fileId: string): Promise<MediaPart[]>;
   /** Removes parts of a kind (all definitions when definition is 0) and returns them. */
   deleteMediaParts(appId: number, fileId: string, kind: string, definition: number): Promise<MediaPart[]>;
+
+  // Upload sessions (ApplyUpload, the COS endpoint, CommitUpload).
+  insertUploadSession(s: UploadSessionRow): Promise<void>;
+  getUploadSession(sessionKey: string): Promise<UploadSessionRow | undefined>;
+  getUploadSessionBySecretId(secretId: string): Promise<UploadSessionRow | undefined>;
+  /**
+   * Records (or with null, forgets) the object of one of the session's keys, only while the
+   * session is OPEN. Returns the object it replaced (its file is the caller's to remove), or
+   * undefined when the session is not OPEN (then the caller removes its own file).
+   */
+  setUploadObject(
+    sessionId: string,
+    target: "media" | "cover",
+    obj: UploadObject | null,
+  ): Promise<{ replaced: UploadObject | null } | undefined>;
+  /**
+   * Takes the session for a commit: OPEN, or COMMITTING since before `staleBefore` (a commit cut
+   * short by a crash). Sets COMMITTING, commitTime = now and fileId (kept if already set). Returns
+   * the claimed row, or undefined when it is not claimable.
+   */
+  claimUploadCommit(
+    sessionId: string,
+    fileId: string,
+    now: number,
+    staleBefore: number,
+  ): Promise<UploadSessionRow | undefined>;
+  /** Gives a claimed session back (OPEN), forgetting the objects named in `clear`. */
+  releaseUploadCommit(sessionId: string, clear: ("media" | "cover")[]): Promise<void>;
+  /**
+   * Ends a claimed commit in one transaction: inserts the media item, the tasks it starts and the
+   * events it emits, and marks the session COMMITTED. False when the session was not COMMITTING.
+   */
+  finishUploadCommit(sessionId: string, media: MediaRow, tasks: NewTask[], events: NewEvent[]): Promise<boolean>;
+  /** Deletes up to `limit` sessions that expired before `now` (with their multipart uploads); returns their ids. */
+  deleteExpiredUploadSessions(now: number, limit: number): Promise<string[]>;
+  insertMultipart(m: MultipartRow): Promise<void>;
+  getMultipart(uploadId: string): Promise<MultipartRow | undefined>;
+  listMultiparts(sessionId: string): Promise<MultipartRow[]>;
+  /** Deletes a multipart upload and its parts; returns the parts it had (their files are the caller's to remove). */
+  deleteMultipart(uploadId: string): Promise<UploadPartRow[] | undefined>;
+  /** Inserts or replaces a part; returns the part it replaced. Undefined when the upload no longer exists. */
+  putUploadPart(p: UploadPartRow): Promise<{ replaced: UploadPartRow | undefined } | undefined>;
+  listUploadParts(uploadId: string): Promise<UploadPartRow[]>;
 
   // Custom templates.
   listTemplates(appId: number, family: string): Promise<TemplateRow[]>;

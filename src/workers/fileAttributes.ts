@@ -15,16 +15,22 @@ export async function runFileAttributes(ctx: TaskContext): Promise<TaskResult> {
   const md5 = createHash("md5");
   const sha1 = createHash("sha1");
   let read = 0;
-  const stream = createReadStream(await deps.blobs.localPath(media.blobKey), {
-    // Big reads for big files; no 1 MiB buffer for a small one.
-    highWaterMark: Math.max(64 * 1024, Math.min(1024 * 1024, stat.size)),
-    signal: ctx.signal,
-  });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    md5.update(chunk);
-    sha1.update(chunk);
-    read += chunk.length;
-    if (stat.size > 0) ctx.update({ progress: Math.floor((read / stat.size) * 99) });
+  // With object storage: a copy downloaded into the local cache, held while hashing.
+  const copy = await deps.blobs.openLocal(media.blobKey);
+  try {
+    const stream = createReadStream(copy.path, {
+      // Big reads for big files; no 1 MiB buffer for a small one.
+      highWaterMark: Math.max(64 * 1024, Math.min(1024 * 1024, stat.size)),
+      signal: ctx.signal,
+    });
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      md5.update(chunk);
+      sha1.update(chunk);
+      read += chunk.length;
+      if (stat.size > 0) ctx.update({ progress: Math.floor((read / stat.size) * 99) });
+    }
+  } finally {
+    copy.release();
   }
   const output = { Md5: md5.digest("hex"), Sha1: sha1.digest("hex") };
   const state: FileAttributesState = { progress: 100, output };

@@ -3,10 +3,10 @@
 // results kept with the media item in the same transaction that finishes the task.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { blobKey } from "../blobs/types.js";
+import { blobKey, type LocalBlob } from "../blobs/types.js";
 import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
 import {
@@ -16,10 +16,10 @@ import {
   type SubTask,
 } from "../domain/procedure.js";
 import * as jobs from "../media/jobs/index.js";
-import { probeMedia, type ProbedMedia } from "../media/probe.js";
+import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { MediaPart, TaskEffects } from "../store/types.js";
-import type { TaskContext, TaskResult } from "../queue/pool.js";
+import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
 async function md5Of(file: string): Promise<string> {
   const h = createHash("md5");
@@ -59,7 +59,7 @@ async function watermarksOf(env: RunEnv, sub: SubTask): Promise<jobs.Watermark[]
     const imageKey = w.template._imageKey as string | undefined;
     out.push({
       template: w.template,
-      imageFile: imageKey ? await env.ctx.deps.blobs.localPath(imageKey) : undefined,
+      imageFile: imageKey ? await localCopy(env.ctx, imageKey) : undefined,
       text: w.input.TextContent || w.template.TextTemplate?.TextContent,
       startTimeOffset: w.input.StartTimeOffset,
       endTimeOffset: w.input.EndTimeOffset,
@@ -89,8 +89,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       const dir = join(env.scratch, `v.f${def}`);
       await mkdir(dir, { recursive: true });
       file = join(dir, `v.f${def}.m3u8`);
-      await jobs.transcode(env.job, env.source, file, t, common);
-      const probed = await probeMedia(env.ctx.deps.tools, file);
+      const { probed } = await jobs.transcode(env.job, env.source, file, t, common);
       size = await treeSize(dir);
       const prefix = `${env.base}/v.f${def}`;
       await blobs.putDir(prefix, dir);
@@ -101,8 +100,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       };
     }
     file = join(env.scratch, `v.f${def}.${ext}`);
-    await jobs.transcode(env.job, env.source, file, t, common);
-    const probed = await probeMedia(env.ctx.deps.tools, file);
+    const { probed } = await jobs.transcode(env.job, env.source, file, t, common);
     size = probed.metaData.Size;
     md5 = await md5Of(file);
     key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
@@ -120,7 +118,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       endTimeOffset: sub.input.EndTimeOffset,
       sourceDuration: env.probed.metaData.Duration,
     });
-    const probed = await probeMedia(env.ctx.deps.tools, file);
+    const probed = await probeMedia(env.ctx.deps.tools, file, 60_000, env.ctx.signal);
     const md5 = await md5Of(file);
     const key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `animated-${def}.${ext}`);
     await env.ctx.deps.blobs.putFile(key, file);
@@ -255,7 +253,12 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
         Url: blobRef(`${prefix}/${r.manifest}`),
         Size: size,
         DigitalWatermarkType: "None",
-        SubStreamSet: r.streams.map((s) => ({ Type: s.type, Width: s.width, Height: s.height, Size: s.size })),
+        SubStreamSet: r.streams.map((s) => ({
+          Type: s.type,
+          Width: s.width,
+          Height: s.height,
+          Size: s.size,
+        })),
         CopyRightWatermarkText: "",
       },
       part: { definition: def, blobs: [prefix + "/"] },
@@ -293,11 +296,30 @@ function transcodeItem(
 }
 
 /** Threads per ffmpeg, so `workers` concurrent tasks never oversubscribe the cores. */
-function threadsPerJob(workers: number): number {
+export function threadsPerJob(workers: number): number {
   return Math.max(1, Math.floor(availableParallelism() / workers));
 }
 
+/** Local copies of blobs (source, watermark images) a run reads, held until the run ends. */
+const held = new WeakMap<TaskContext, LocalBlob[]>();
+
+async function localCopy(ctx: TaskContext, key: string): Promise<string> {
+  const copy = await ctx.deps.blobs.openLocal(key);
+  if (!held.has(ctx)) held.set(ctx, []);
+  held.get(ctx)!.push(copy);
+  return copy.path;
+}
+
 export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
+  try {
+    return await runSubtasks(ctx);
+  } finally {
+    for (const copy of held.get(ctx) ?? []) copy.release();
+    held.delete(ctx);
+  }
+}
+
+async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
   const { task, deps } = ctx;
   const input = task.input as unknown as ProcedureInput;
   const subtasks: SubTask[] = structuredClone((ctx.state as ProcedureState).subtasks ?? input.subtasks);
@@ -320,19 +342,37 @@ export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
     await ctx.saveNow(events);
   };
 
+  // The whole task ran out of time (OPENVOD_TASK_TIMEOUT_MS): what is left fails with 70000 and
+  // the task still ends FINISH with the outputs of the sub-tasks done so far. Any other abort
+  // (shutdown, lost lease) leaves the sub-tasks as they are, to be run again.
+  const taskTimeout = (): TaskTimeout | undefined =>
+    ctx.signal.aborted && ctx.signal.reason instanceof TaskTimeout ? ctx.signal.reason : undefined;
+  const taskTimeoutMessage = (t: TaskTimeout) =>
+    `The task timed out after ${Math.round(t.timeoutMs / 1000)} s; this sub-task was stopped.`;
+
   let probed: ProbedMedia | undefined;
+  // Probed once here; every job reuses it instead of starting its own ffprobe.
+  let sourceProbe: jobs.JobContext["sourceProbe"];
   let source = "";
   let sourceError = "";
+  let sourceErrCode: number = TaskErrCode.sourceFile;
   const media = await deps.store.getMedia(task.appId, input.fileId);
   if (!media || !media.blobKey || !(await deps.blobs.stat(media.blobKey))) {
     sourceError = "The source file no longer exists.";
   } else {
-    source = await deps.blobs.localPath(media.blobKey);
+    source = await localCopy(ctx, media.blobKey);
     try {
-      probed = await probeMedia(deps.tools, source, 60_000, ctx.signal);
+      const raw = await probeMediaRaw(deps.tools, source, 60_000, ctx.signal);
+      probed = raw.probed;
+      sourceProbe = { file: source, size: raw.size, data: raw.data };
     } catch (err) {
-      if (!(err instanceof TaskFailure)) throw err;
-      sourceError = err.message;
+      const timedOut = taskTimeout();
+      if (timedOut) {
+        sourceError = taskTimeoutMessage(timedOut);
+        sourceErrCode = TaskErrCode.internal;
+      } else if (err instanceof TaskFailure) {
+        sourceError = err.message;
+      } else throw err;
     }
   }
 
@@ -344,7 +384,7 @@ export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
     const scratch = join(ctx.tmpDir, `sub-${subtasks.indexOf(sub)}`);
     await mkdir(scratch, { recursive: true });
     try {
-      if (!probed) throw new jobs.JobError(sourceError, TaskErrCode.sourceFile);
+      if (!probed) throw new jobs.JobError(sourceError, sourceErrCode as jobs.JobErrCode);
       const env: RunEnv = {
         ctx,
         probed,
@@ -354,8 +394,10 @@ export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
         job: {
           tools: deps.tools,
           signal: ctx.signal,
-          timeoutMs: deps.config.taskTimeoutMs,
+          // Per sub-task: one that hangs fails alone, and the next one still runs.
+          timeoutMs: deps.config.subtaskTimeoutMs,
           threads: threadsPerJob(deps.config.workers),
+          sourceProbe,
           onProgress: (p) => {
             sub.progress = Math.min(99, Math.floor(p));
             ctx.update({ subtasks });
@@ -369,9 +411,14 @@ export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
       sub.status = "SUCCESS";
       sub.progress = 100;
     } catch (err) {
-      if (ctx.signal.aborted) throw err;
+      const timedOut = taskTimeout();
+      if (ctx.signal.aborted && !timedOut) throw err;
       sub.status = "FAIL";
-      if (err instanceof jobs.JobError || err instanceof TaskFailure) {
+      if (timedOut) {
+        sub.errCode = TaskErrCode.internal;
+        sub.errCodeExt = "InternalError";
+        sub.message = taskTimeoutMessage(timedOut);
+      } else if (err instanceof jobs.JobError || err instanceof TaskFailure) {
         const code = err instanceof jobs.JobError ? err.errCode : err.errCode;
         sub.errCode = code;
         sub.errCodeExt =
@@ -387,6 +434,10 @@ export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
         sub.errCodeExt = "InternalError";
         sub.message = "An internal error occurred while processing.";
       }
+    } finally {
+      // Whatever the outcome, nothing of this sub-task stays in scratch (published outputs
+      // have been moved into blob storage).
+      await rm(scratch, { recursive: true, force: true }).catch(() => undefined);
     }
     sub.finishTime = deps.now();
     await save();

@@ -6,11 +6,9 @@ import { newFileId, NEVER_EXPIRES } from "../domain/ids.js";
 import type { PullState } from "../domain/taskkinds.js";
 import { probeMedia } from "../media/probe.js";
 import { download, DownloadError } from "../net/download.js";
-import { prepareProcedure } from "../domain/procedure.js";
-import { newTask } from "../domain/tasks.js";
-import { findTemplate } from "../domain/templates/index.js";
-import { ApiError, errors, TaskErrCode, TaskFailure } from "../protocol/errors.js";
-import type { MediaRow, NewTask } from "../store/types.js";
+import { procedureTaskFor } from "../domain/ingest.js";
+import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import type { MediaRow } from "../store/types.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 
 /** Share of the progress bar the download takes; probing and storing take the rest. */
@@ -126,35 +124,16 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
     createTime: now,
     updateTime: now,
   };
-  const procedure = input.Procedure ? await startProcedure(ctx, media, input.Procedure) : undefined;
+  const procedure = input.Procedure
+    ? await procedureTaskFor(deps, {
+        appId: task.appId,
+        media,
+        procedure: input.Procedure,
+        priority: task.priority,
+        sessionContext: task.sessionContext,
+      })
+    : undefined;
   const state: PullState = { progress: 100, media, procedureTaskId: procedure?.taskId ?? "" };
   ctx.state = state as Record<string, unknown>;
   return { effects: { insertMedia: media, insertTasks: procedure ? [procedure] : [] } };
-}
-
-/** The Procedure task PullUpload's `Procedure` names, queued with the new media item. */
-async function startProcedure(ctx: TaskContext, media: MediaRow, name: string): Promise<NewTask | undefined> {
-  const { deps, task } = ctx;
-  try {
-    const template = await findTemplate(deps, task.appId, "Procedure", name);
-    if (!template) throw errors.invalidParameter(`The procedure ${name} no longer exists.`);
-    const input = await prepareProcedure(deps, {
-      appId: task.appId,
-      media,
-      mediaProcessTask: template.MediaProcessTask,
-    });
-    return await newTask(deps, {
-      appId: task.appId,
-      taskType: "Procedure",
-      fileId: media.fileId,
-      priority: task.priority,
-      sessionContext: task.sessionContext,
-      input: input as unknown as Record<string, unknown>,
-    });
-  } catch (err) {
-    if (!(err instanceof ApiError)) throw err;
-    // The file is in; only the processing it asked for cannot start (the template changed).
-    deps.log.warn({ taskId: task.taskId, procedure: name, code: err.code }, err.message);
-    return undefined;
-  }
 }

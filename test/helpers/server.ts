@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as tencentcloud from "tencentcloud-sdk-nodejs-vod";
+import { createTestDatabase, type TestDatabase } from "./pg.js";
 
 // The SDK wraps requests in a proxy agent when these are set; tests talk to 127.0.0.1 only.
 for (const k of ["http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"]) delete process.env[k];
@@ -45,6 +46,7 @@ export class OpenvodProcess {
 
   async start(): Promise<this> {
     this.stderr = "";
+    const databaseUrl = await testDatabaseFor(this.dataDir, this.opts.env);
     this.child = spawn(process.execPath, [CLI, "serve"], {
       env: {
         ...process.env,
@@ -58,6 +60,7 @@ export class OpenvodProcess {
         OPENVOD_STRICT_SHAPE: "1",
         OPENVOD_WORKERS: "2",
         OPENVOD_LOG_LEVEL: "warn",
+        ...(databaseUrl ? { OPENVOD_DATABASE_URL: databaseUrl } : {}),
         ...this.opts.env,
       },
       stdio: ["ignore", "pipe", "pipe"],
@@ -116,8 +119,39 @@ export class OpenvodProcess {
       clearTimeout(timer);
       if (this.child.exitCode === null && this.child.signalCode === null) await this.kill9();
     }
-    if (this.ownsDataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) {
+      rmSync(this.dataDir, { recursive: true, force: true });
+      await dropTestDatabases(this.dataDir);
+    }
   }
+}
+
+// OPENVOD_TEST_ON_POSTGRES=1 runs every test server on PostgreSQL instead of SQLite: each data
+// directory gets a database of its own (a restart on the same directory finds the same one),
+// dropped when the server that owns the directory stops (restart tests that bring their own
+// directory leave theirs: openvod_test_server_*). The whole suite then checks that the
+// two stores behave the same behind the API.
+const testDatabases = new Map<string, TestDatabase>();
+
+async function testDatabaseFor(
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<string | undefined> {
+  if (process.env.OPENVOD_TEST_ON_POSTGRES !== "1" || env.OPENVOD_DATABASE_URL !== undefined)
+    return undefined;
+  let db = testDatabases.get(dataDir);
+  if (!db) {
+    db = await createTestDatabase("openvod_test_server");
+    testDatabases.set(dataDir, db);
+  }
+  return db.url;
+}
+
+async function dropTestDatabases(dataDir: string): Promise<void> {
+  const db = testDatabases.get(dataDir);
+  if (!db) return;
+  testDatabases.delete(dataDir);
+  await db.drop().catch(() => {});
 }
 
 export async function startOpenvod(opts: ServerOptions = {}): Promise<OpenvodProcess> {

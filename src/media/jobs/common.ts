@@ -6,7 +6,14 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { TaskFailure } from "../../protocol/errors.js";
-import { interpretProbe, rotation, type FfprobeOutput, type FfprobeStream } from "../probe.js";
+import {
+  interpretProbe,
+  probeMedia,
+  rotation,
+  type FfprobeOutput,
+  type FfprobeStream,
+  type ProbedMedia,
+} from "../probe.js";
 import { MediaError, runFfmpeg, runFfprobe, runProcess } from "../run.js";
 import type { MediaTools } from "../tools.js";
 import { badParameter, badSource, internalError, JobError, type JobContext } from "./types.js";
@@ -62,25 +69,32 @@ export async function inspectSource(ctx: JobContext, budget: Budget, file: strin
   }
   if (size === 0) throw badSource(`The source file ${name} is empty (0 bytes).`);
 
-  let stdout: string;
-  try {
-    stdout = await runFfprobe(
-      ctx.tools,
-      ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", `file:${absolute}`],
-      budget.runTimeout(60_000),
-      ctx.signal,
-    );
-  } catch (err) {
-    if (err instanceof MediaError && (err.kind === "exit" || err.kind === "timeout")) {
-      throw badSource(`The source file ${name} could not be read as media: ${clean(err, absolute, name)}`);
-    }
-    throw mapError(err, absolute);
-  }
   let data: FfprobeOutput;
-  try {
-    data = JSON.parse(stdout) as FfprobeOutput;
-  } catch {
-    throw badSource(`The source file ${name} could not be read as media: unparsable ffprobe output.`);
+  const known = ctx.sourceProbe;
+  if (known && path.resolve(known.file) === absolute && known.size === size) {
+    data = known.data;
+  } else {
+    let stdout: string;
+    try {
+      stdout = await runFfprobe(
+        ctx.tools,
+        ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", `file:${absolute}`],
+        budget.runTimeout(60_000),
+        ctx.signal,
+      );
+    } catch (err) {
+      const timedOut = budget.timeoutError(err);
+      if (timedOut) throw timedOut;
+      if (err instanceof MediaError && (err.kind === "exit" || err.kind === "timeout")) {
+        throw badSource(`The source file ${name} could not be read as media: ${clean(err, absolute, name)}`);
+      }
+      throw mapError(err, absolute);
+    }
+    try {
+      data = JSON.parse(stdout) as FfprobeOutput;
+    } catch {
+      throw badSource(`The source file ${name} could not be read as media: unparsable ffprobe output.`);
+    }
   }
   let probed;
   try {
@@ -174,7 +188,9 @@ export function capabilities(tools: MediaTools): Promise<Capabilities> {
         }
         return names;
       };
-      const [encoders, filters] = await Promise.all([list("-encoders"), list("-filters")]);
+      // One after the other: a worker never has more than one ffmpeg child at a time.
+      const encoders = await list("-encoders");
+      const filters = await list("-filters");
       return { encoders, filters };
     })();
     // A failed listing is not cached: the next job tries again.
@@ -190,13 +206,30 @@ export function capabilities(tools: MediaTools): Promise<Capabilities> {
 /** The job's deadline: every run gets what is left of ctx.timeoutMs. */
 export class Budget {
   private readonly deadline: number;
+  private readonly timeoutMs: number;
   constructor(timeoutMs: number) {
-    this.deadline = Date.now() + Math.max(1, timeoutMs);
+    this.timeoutMs = Math.max(1, timeoutMs);
+    this.deadline = Date.now() + this.timeoutMs;
   }
   runTimeout(cap = Infinity): number {
     const left = this.deadline - Date.now();
-    if (left <= 0) throw internalError("the media processing timed out");
+    if (left <= 0) throw this.timedOut();
     return Math.max(1, Math.min(cap, left));
+  }
+  /**
+   * The JobError for a run killed by its timeout: "timed out after N s" (70000) when the job's
+   * whole budget is spent, undefined when only a per-run cap (e.g. ffprobe's) ran out.
+   */
+  timeoutError(err: unknown): JobError | undefined {
+    if (!(err instanceof MediaError) || err.kind !== "timeout") return undefined;
+    // Timers may fire a little early; a run whose cap was within 50 ms of the deadline counts.
+    return Date.now() >= this.deadline - 50 ? this.timedOut() : undefined;
+  }
+  private timedOut(): JobError {
+    const s = this.timeoutMs / 1000;
+    return internalError(
+      `The media processing timed out after ${Number.isInteger(s) ? s : s.toFixed(1)} s and was stopped.`,
+    );
   }
 }
 
@@ -239,18 +272,35 @@ export interface JobRun {
   onProgress?: (percent: number) => void;
 }
 
-/** Runs ffmpeg with the job's signal and remaining time; failures become JobErrors (abort passes through). */
+/**
+ * What demuxers report when the input ends before the data its index promises (an mp4 cut
+ * short, a matroska file ended early). ffmpeg treats it as the end of the input and exits 0,
+ * so a successful run must be checked for it: otherwise a snapshot "at 1.8 s" would be the last
+ * frame before the cut, and samples or segments would silently stop there.
+ */
+const TRUNCATED_INPUT = [/: partial file\s*$/m, /File ended prematurely/];
+
+/**
+ * Runs ffmpeg with the job's signal and remaining time; failures become JobErrors (abort passes
+ * through), and so does a run that succeeded only because it reached a cut in the source.
+ */
 export async function ffmpeg(ctx: JobContext, budget: Budget, src: SourceInfo | undefined, run: JobRun) {
+  let stderrTail: string;
   try {
-    await runFfmpeg(ctx.tools, {
+    ({ stderrTail } = await runFfmpeg(ctx.tools, {
       args: run.args,
       timeoutMs: budget.runTimeout(),
       signal: ctx.signal,
       durationSec: run.durationSec,
       onProgress: run.onProgress,
-    });
+    }));
   } catch (err) {
-    throw mapError(err, src?.absolute);
+    throw budget.timeoutError(err) ?? mapError(err, src?.absolute);
+  }
+  if (src && TRUNCATED_INPUT.some((re) => re.test(stderrTail))) {
+    throw badSource(
+      `The source file ${path.basename(src.file)} is truncated: its data ends before the part this task needs.`,
+    );
   }
 }
 
@@ -274,7 +324,7 @@ export function mapError(err: unknown, inputAbsolute?: string): unknown {
   if (err instanceof JobError) return err;
   if (err instanceof MediaError) {
     if (err.kind === "aborted") return err;
-    if (err.kind === "timeout") return internalError("the media processing timed out");
+    if (err.kind === "timeout") return internalError(`media processing failed: ${err.message}`);
     if (err.kind === "spawn") return internalError(`ffmpeg could not be started: ${err.message}`);
     const name = inputAbsolute ? path.basename(inputAbsolute) : "";
     const detail = inputAbsolute ? clean(err, inputAbsolute, name) : lastLine(err.stderrTail) || err.message;
@@ -449,9 +499,10 @@ export function resolveWindow(
 }
 
 /**
- * Fails with 60000 when an output is clearly shorter than what the source promised: ffmpeg
- * exits 0 on a truncated upload (a faststart mp4 cut short reads as "partial file"), which
- * must not pass for a complete transcode.
+ * Probes an output and fails with 60000 when it is clearly shorter than what the source
+ * promised: ffmpeg exits 0 on some truncated inputs (a faststart mp4 cut short reads as
+ * "partial file"), which must not pass for a complete transcode. Returns the probe, so that the
+ * caller need not run ffprobe on the output again.
  */
 export async function checkComplete(
   ctx: JobContext,
@@ -459,24 +510,22 @@ export async function checkComplete(
   src: SourceInfo,
   output: string,
   expected: number,
-): Promise<void> {
-  if (!(expected > 0)) return;
-  let actual: number;
+): Promise<ProbedMedia> {
+  let probed: ProbedMedia;
   try {
-    const out = await runFfprobe(
-      ctx.tools,
-      ["-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", `file:${path.resolve(output)}`],
-      budget.runTimeout(30_000),
-      ctx.signal,
-    );
-    actual = Number(out.trim());
+    probed = await probeMedia(ctx.tools, path.resolve(output), budget.runTimeout(30_000), ctx.signal);
   } catch (err) {
+    const timedOut = budget.timeoutError(err);
+    if (timedOut) throw timedOut;
+    if (err instanceof TaskFailure) throw internalError(`the output could not be read back: ${err.message}`);
     throw mapError(err);
   }
-  if (Number.isFinite(actual) && actual + Math.max(1, expected * 0.1) < expected) {
+  const actual = probed.metaData.Duration;
+  if (expected > 0 && Number.isFinite(actual) && actual + Math.max(1, expected * 0.1) < expected) {
     throw badSource(
       `The source file ${path.basename(src.file)} is truncated or damaged: only ${actual.toFixed(2)} of ` +
         `${expected.toFixed(2)} seconds could be decoded.`,
     );
   }
+  return probed;
 }

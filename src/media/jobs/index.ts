@@ -6,7 +6,13 @@
 // an abort rejects with the MediaError of kind "aborted".
 
 export { JobError, type JobContext, type JobErrCode, type Template, type Watermark } from "./types.js";
-export { transcode, containerExtension, type TranscodeOptions } from "./transcode.js";
+export {
+  transcode,
+  transcodeArgs,
+  containerExtension,
+  type TranscodeOptions,
+  type TranscodeResult,
+} from "./transcode.js";
 export {
   snapshotsByTimeOffset,
   parseExtTimeOffsets,

@@ -33,11 +33,13 @@ import {
   threadCount,
   throwIfAborted,
   type Capabilities,
+  type SourceInfo,
 } from "./common.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
 import { planWatermarks } from "./watermark.js";
-import { writeAtomically } from "../run.js";
+import type { ProbedMedia } from "../probe.js";
+import { FFMPEG_COMMON_ARGS, writeAtomically } from "../run.js";
 
 export { containerExtension };
 
@@ -49,18 +51,28 @@ export interface TranscodeOptions {
   sourceDuration: number;
 }
 
-export async function transcode(
+/** One transcode as ffmpeg options: everything but the muxer options and the output path. */
+interface TranscodePlan {
+  src: SourceInfo;
+  container: string;
+  hlsTime: number;
+  /** ffmpeg options after FFMPEG_COMMON_ARGS, up to the muxer options. */
+  args: string[];
+  /** Seconds of output, for progress. */
+  outDuration: number;
+  /** What the output should last; a shorter one means a truncated source. */
+  expected: number;
+}
+
+async function planTranscode(
   ctx: JobContext,
+  budget: Budget,
   input: string,
-  output: string,
   template: Template,
   o: TranscodeOptions,
-): Promise<void> {
-  throwIfAborted(ctx.signal);
+): Promise<TranscodePlan> {
   const container = str(template.Container).toLowerCase();
   containerExtension(container);
-  const budget = new Budget(ctx.timeoutMs);
-  const progress = new JobProgress(ctx.onProgress, 1);
   const caps = await loadCaps(ctx);
   const src = await inspectSource(ctx, budget, input);
   const duration = src.duration || o.sourceDuration;
@@ -130,17 +142,64 @@ export async function transcode(
   // What the output should last: the streams it carries, within the window.
   const streamEnd = Math.max(withVideo ? src.videoDuration : 0, withAudio ? src.audioDuration : 0);
   const expected = Math.min(Number.isFinite(win.end) ? win.end : Infinity, streamEnd || duration) - win.start;
+  return { src, container, hlsTime, args, outDuration, expected };
+}
+
+/** Muxer options of a single-file container (every one but hls). */
+function fileMuxArgs(container: string): string[] {
+  const mux = ["-f", muxerOf(container)];
+  if (container === "mp4" || container === "m4a")
+    mux.push("-movflags", "+faststart", "-strict", "experimental");
+  if (container === "m4a") mux.push("-brand", "M4A ");
+  return mux;
+}
+
+/**
+ * The complete ffmpeg argument list (after the executable) that transcode() runs to write
+ * `output` from `input` with a single-file container: the same options, the same threads. For
+ * the bench, which runs the identical command by hand, and for debugging.
+ */
+export async function transcodeArgs(
+  ctx: JobContext,
+  input: string,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+): Promise<string[]> {
+  const plan = await planTranscode(ctx, new Budget(ctx.timeoutMs), input, template, o);
+  if (plan.container === "hls") throw badParameter("transcodeArgs covers single-file containers only");
+  return [...FFMPEG_COMMON_ARGS, ...plan.args, ...fileMuxArgs(plan.container), output];
+}
+
+/** The output as ffprobe read it back (for HLS: the playlist, before it was moved into place). */
+export interface TranscodeResult {
+  probed: ProbedMedia;
+}
+
+export async function transcode(
+  ctx: JobContext,
+  input: string,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+): Promise<TranscodeResult> {
+  throwIfAborted(ctx.signal);
+  const budget = new Budget(ctx.timeoutMs);
+  const progress = new JobProgress(ctx.onProgress, 1);
+  const plan = await planTranscode(ctx, budget, input, template, o);
+  const { src, args, hlsTime } = plan;
+  let probed: ProbedMedia | undefined;
   const run = async (out: string, muxArgs: string[]) => {
     await ffmpeg(ctx, budget, src, {
       args: [...args, ...muxArgs, out],
-      durationSec: outDuration,
+      durationSec: plan.outDuration,
       onProgress: progress.run(0),
     });
-    await checkComplete(ctx, budget, src, out, expected);
+    probed = await checkComplete(ctx, budget, src, out, plan.expected);
   };
 
   try {
-    if (hls) {
+    if (plan.container === "hls") {
       await produceHls(output, async (dir, stem) => {
         const segmentType = str(template.SegmentType, "ts").toLowerCase();
         const fmp4 = segmentType === "fmp4" || segmentType.startsWith("mp4");
@@ -163,16 +222,13 @@ export async function transcode(
         await run(path.join(dir, `${stem}.m3u8`), mux);
       });
     } else {
-      const mux = ["-f", muxerOf(container)];
-      if (container === "mp4" || container === "m4a")
-        mux.push("-movflags", "+faststart", "-strict", "experimental");
-      if (container === "m4a") mux.push("-brand", "M4A ");
-      await writeAtomically(output, (tmp) => run(tmp, mux));
+      await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(plan.container)));
     }
   } catch (err) {
     throw mapError(err, src.absolute);
   }
   progress.done();
+  return { probed: probed! };
 }
 
 async function loadCaps(ctx: JobContext): Promise<Capabilities> {

@@ -1,6 +1,7 @@
 // Shared types of the media-processing jobs: the context the Procedure runner passes in, the
 // watermark description, and the one error type a job throws for a clean per-sub-task failure.
 
+import type { FfprobeOutput } from "../probe.js";
 import type { MediaTools } from "../tools.js";
 
 export interface JobContext {
@@ -12,6 +13,11 @@ export interface JobContext {
   threads: number;
   /** Integer percent, monotonic; 100 only once the outputs are in place. */
   onProgress: (percent: number) => void;
+  /**
+   * ffprobe's output for the source, when the caller already has it: the job uses it instead
+   * of probing again (if `file` and `size` still match), saving a process start per job.
+   */
+  sourceProbe?: { file: string; size: number; data: FfprobeOutput };
 }
 
 /** A template in the spec's Describe shape (TranscodeTemplate, SampleSnapshotTemplate...). */
