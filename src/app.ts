@@ -120,6 +120,7 @@ export async function startOpenvod(
       // Small batches with a yield between them, so the API never waits on a long delete.
       while ((await store.purgeTasks(before, PURGE_BATCH)) === PURGE_BATCH)
         await new Promise((r) => setImmediate(r));
+      await store.purgeEvents(deps.now() - EVENT_RETENTION_MS);
     } catch (err) {
       log.error({ err }, "purging old tasks failed");
     } finally {
