@@ -1,5 +1,6 @@
 // The baseline of the upload benchmark, run as its own process like openvod: a bare node:http
-// server that copies each PUT body into a file (nothing checked, nothing hashed) and answers 200.
+// server that copies each PUT body into a file (nothing checked, nothing hashed) and answers 200;
+// DELETE removes the copies.
 //   node dist/bench/bare-put.js <directory>
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
@@ -14,6 +15,14 @@ if (!dir) {
 }
 let n = 0;
 const server = createServer(async (req, res) => {
+  // DELETE: the bench drops the copy after each round (as it deletes openvod's media), so both
+  // sides write their next copy into memory the kernel has already handed out.
+  if (req.method === "DELETE") {
+    req.resume();
+    for (let i = 1; i <= n; i++) await rm(join(dir, `bare-put-${i}`), { force: true });
+    res.writeHead(204).end();
+    return;
+  }
   const file = join(dir, `bare-put-${++n}`);
   try {
     await pipeline(req, createWriteStream(file));
@@ -21,8 +30,6 @@ const server = createServer(async (req, res) => {
   } catch {
     res.writeHead(500).end();
   }
-  // The bench measures copying, not keeping: the previous copy goes.
-  await rm(join(dir, `bare-put-${n - 1}`), { force: true });
 });
 server.listen(0, "127.0.0.1", () => {
   const { port } = server.address() as { port: number };

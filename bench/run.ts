@@ -13,8 +13,8 @@
 //      1, 2 and 4 worker processes (bench/dispatch.ts; knobs BENCH_DISPATCH_* there).
 //   7. Upload of a 1 GiB file through openvod's COS endpoint (ApplyUpload, PutObject, CommitUpload)
 //      versus copying it with a bare node:http PUT handler, and openvod's peak RSS meanwhile
-//      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (3)).
-// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch), BENCH_CONNECTIONS (32),
+//      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (5)).
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload), BENCH_CONNECTIONS (32),
 // BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
 // BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
 // BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
@@ -99,7 +99,7 @@ const DISPATCH_WORKERS = (process.env.BENCH_DISPATCH_WORKERS || "1,2,4").split("
 
 /** Section 7: the upload's size and rounds; openvod must reach this share of the bare copy's speed. */
 const UPLOAD_BYTES = Math.floor(envNumber("BENCH_UPLOAD_MB", 1024, 1) * 1024 * 1024);
-const UPLOAD_ROUNDS = Math.floor(envNumber("BENCH_UPLOAD_ROUNDS", 3, 1));
+const UPLOAD_ROUNDS = Math.floor(envNumber("BENCH_UPLOAD_ROUNDS", 5, 1));
 const GOAL_UPLOAD_RATIO = 0.8;
 
 const BARE_SERVER = fileURLToPath(new URL("./bare-server.js", import.meta.url));
@@ -579,7 +579,7 @@ function report(s: Summary, elapsedMs: number): string {
         ],
         ["l", "l", "r", "r", "r", "r", "l"],
       ),
-      `   openvod = ProcessMedia submitted → FINISH seen (50 ms polls); bare = the same ffmpeg command ` +
+      `   openvod = ProcessMedia submitted → its finish event (PullEvents long poll); bare = the same ffmpeg command ` +
         `(${t.rows.every((r) => r.sameCommand) ? "checked identical in /proc" : "NOT compared"}); ` +
         `goal ratio ≤ ${t.goal}: ${t.rows.every((r) => r.goalMet) ? "met" : "NOT met"}`,
       "",
@@ -612,7 +612,8 @@ function report(s: Summary, elapsedMs: number): string {
         ["l", "r", "r"],
       ),
       `   ratio openvod / best bare (${q.bestBare === "split" ? `${q.workers} at a time` : "1 at a time"}) ` +
-        `${n(q.ratio, 3)} (goal ≤ ${q.goal}: ${q.goalMet ? "met" : "NOT met"}); same command as openvod: ` +
+        `${n(q.ratio, 3)} (goal ≤ ${q.goal}: ${q.goalMet ? "met" : "NOT met"}); per round ` +
+        `${q.roundRatios.map((x) => n(x, 3)).join(", ")}; same command as openvod: ` +
         `${q.sameCommand ? "checked in /proc" : "NOT compared"}`,
       "",
     );
@@ -696,46 +697,29 @@ async function main(): Promise<void> {
 
     let transcode: TranscodeSummary | undefined;
     if (SECTIONS.has("transcode")) {
-      // A server of its own with one worker: the one transcode gets every core, as it would
-      // on an otherwise idle server.
-      const single = new OpenvodProcess({
-        env: {
-          OPENVOD_RATE_LIMIT: "0",
-          OPENVOD_LOG_LEVEL: "warn",
-          OPENVOD_WORKERS: String(TRANSCODE_WORKERS),
-          OPENVOD_STRICT_SHAPE: "0",
-        },
-      });
-      cleanup.dir(single.dataDir);
-      cleanup.add("openvod (transcode)", () => single.stop());
-      await single.start();
-      cleanup.child(single.child);
-      const [long] = await pullAll(single.client(), files, [{ name: "hd-long.mp4", path: hd.long }]);
       transcode = await benchTranscode({
+        cleanup,
+        files,
         tools,
-        openvod: single,
         workers: TRANSCODE_WORKERS,
-        source: hd.long,
-        fileId: long!.file.fileId,
+        source: { name: "hd-long.mp4", path: hd.long },
         sourceSeconds: TRANSCODE_SECONDS,
         definitions: TRANSCODE_DEFINITIONS,
         rounds: TRANSCODE_ROUNDS,
         scratch: dir,
         goal: GOAL_TRANSCODE_RATIO,
       });
-      await single.stop();
     }
 
     let queue: QueueSummary | undefined;
     if (SECTIONS.has("queue")) {
-      const copies = Array.from({ length: QUEUE_TASKS }, () => ({ name: "hd-short.mp4", path: hd.short }));
-      const pulledCopies = await pullAll(openvod.client(), files, copies);
       queue = await benchQueue({
+        cleanup,
+        files,
         tools,
-        openvod,
         workers: WORKERS,
-        source: hd.short,
-        fileIds: pulledCopies.map((p) => p.file.fileId),
+        tasks: QUEUE_TASKS,
+        source: { name: "hd-short.mp4", path: hd.short },
         sourceSeconds: QUEUE_SECONDS,
         definition: QUEUE_DEFINITION,
         rounds: QUEUE_ROUNDS,

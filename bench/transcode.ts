@@ -1,11 +1,15 @@
 // The media-processing sections of `npm run bench`, each against bare ffmpeg running the very
 // command openvod runs (built by transcodeArgs from src/media/jobs/transcode.ts, and checked
 // against the command line of openvod's own ffmpeg child in /proc):
-//   3. wall time of one ProcessMedia transcode (submit → FINISH seen) per definition, against
-//      that ffmpeg command alone; rounds alternate which goes first.
-//   4. throughput of a queue of transcodes with OPENVOD_WORKERS=2, against the better of two
-//      bare schedules on the same cores: `workers` at a time with the same thread split, or one
-//      at a time with every thread.
+//   4. wall time of one ProcessMedia transcode per definition (OPENVOD_WORKERS=1), against that
+//      ffmpeg command alone; rounds alternate which goes first.
+//   5. throughput of a queue of transcodes (OPENVOD_WORKERS=2), against the better of two bare
+//      schedules on the same cores: `workers` at a time with the same thread split, or one at a
+//      time with every thread.
+// Each section has an openvod process of its own. openvod's time runs from the ProcessMedia call
+// to the arrival of the task's ProcedureStateChanged event through a PullEvents long poll (how a
+// client learns of it without polling): no stream of DescribeTaskDetail requests competes with
+// ffmpeg for the cores. The task details are checked after the clock has stopped.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +18,8 @@ import { PRESETS } from "../src/domain/templates/presets.js";
 import { transcodeArgs, type JobContext, type Template } from "../src/media/jobs/index.js";
 import type { MediaTools } from "../src/media/tools.js";
 import { threadsPerJob } from "../src/workers/procedure.js";
-import { waitForTask, type OpenvodProcess, type Vod } from "../test/helpers/server.js";
+import { OpenvodProcess, waitForTask, type FileServer, type Vod } from "../test/helpers/server.js";
+import type { Cleanup } from "./proc.js";
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 const median = (xs: number[]) => {
@@ -26,7 +31,6 @@ const median = (xs: number[]) => {
       : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
-const POLL_MS = 50;
 
 function jobContext(tools: MediaTools, threads: number): JobContext {
   return {
@@ -114,6 +118,64 @@ function assertSameCommand(what: string, openvod: string[] | undefined, bare: st
   return true;
 }
 
+/** An openvod process of the section's own, with `count` pulled copies of the source. */
+async function startServer(
+  cleanup: Cleanup,
+  files: FileServer,
+  workers: number,
+  source: { name: string },
+  count: number,
+): Promise<{ openvod: OpenvodProcess; vod: Vod; fileIds: string[] }> {
+  const openvod = new OpenvodProcess({
+    env: {
+      OPENVOD_RATE_LIMIT: "0",
+      OPENVOD_LOG_LEVEL: "warn",
+      OPENVOD_WORKERS: String(workers),
+      OPENVOD_STRICT_SHAPE: "0",
+    },
+  });
+  cleanup.dir(openvod.dataDir);
+  cleanup.add(`openvod (${workers} workers)`, () => openvod.stop());
+  await openvod.start();
+  cleanup.child(openvod.child);
+  const vod = openvod.client();
+  const fileIds = await Promise.all(
+    Array.from({ length: count }, async () => {
+      const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${source.name}` });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 600_000 });
+      const t = detail.PullUploadTask;
+      if (t?.ErrCode !== 0) throw new Error(`PullUpload of ${source.name} failed: ${JSON.stringify(t)}`);
+      return t.FileId as string;
+    }),
+  );
+  await drainEvents(vod);
+  return { openvod, vod, fileIds };
+}
+
+/** Pulls and confirms whatever events are waiting (without a long poll on an empty queue). */
+async function drainEvents(vod: Vod): Promise<void> {
+  for (;;) {
+    const state: any = await vod.DescribeEventsState({});
+    if (!state.CountOfEventsToPull) return;
+    const r: any = await vod.PullEvents({});
+    if (r.EventSet.length)
+      await vod.ConfirmEvents({ EventHandles: r.EventSet.map((e: any) => e.EventHandle) });
+  }
+}
+
+/** Waits for the ProcedureStateChanged events of all these tasks (PullEvents long polls). */
+async function finishEvents(vod: Vod, taskIds: Iterable<string>): Promise<void> {
+  const pending = new Set(taskIds);
+  const deadline = Date.now() + 3600_000;
+  while (pending.size) {
+    if (Date.now() > deadline) throw new Error(`no finish event for ${[...pending].join(", ")}`);
+    const r: any = await vod.PullEvents({});
+    for (const e of r.EventSet) pending.delete(e.ProcedureStateChangeEvent?.TaskId);
+    if (r.EventSet.length)
+      await vod.ConfirmEvents({ EventHandles: r.EventSet.map((e: any) => e.EventHandle) });
+  }
+}
+
 async function processMedia(vod: Vod, fileId: string, definition: number): Promise<string> {
   const { TaskId } = await vod.ProcessMedia({
     FileId: fileId,
@@ -122,108 +184,97 @@ async function processMedia(vod: Vod, fileId: string, definition: number): Promi
   return TaskId!;
 }
 
-function checkTranscode(detail: any, definition: number): void {
+/** The task really produced the transcode; returns its Output. */
+async function checkTranscode(vod: Vod, taskId: string, definition: number): Promise<any> {
+  const detail: any = await vod.DescribeTaskDetail({ TaskId: taskId });
   const r = detail.ProcedureTask?.MediaProcessResultSet?.[0]?.TranscodeTask;
   if (detail.Status !== "FINISH" || r?.Status !== "SUCCESS" || r.Output?.Definition !== definition) {
     throw new Error(`transcode ${definition} did not succeed: ${JSON.stringify(detail).slice(0, 600)}`);
   }
+  return r.Output;
 }
 
-/** Submit → FINISH seen by polling DescribeTaskDetail, as a client would. */
-async function timedProcessMedia(vod: Vod, fileId: string, definition: number): Promise<number> {
+/** Submits one transcode per file, waits for every finish event; the wall time in seconds. */
+async function timedProcessMedia(vod: Vod, fileIds: string[], definition: number): Promise<number> {
   const t0 = performance.now();
-  const taskId = await processMedia(vod, fileId, definition);
-  for (;;) {
-    const d: any = await vod.DescribeTaskDetail({ TaskId: taskId });
-    if (d.Status === "FINISH" || d.Status === "ABORTED") {
-      const seconds = (performance.now() - t0) / 1000;
-      checkTranscode(d, definition);
-      return seconds;
-    }
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
+  const ids = await Promise.all(fileIds.map((f) => processMedia(vod, f, definition)));
+  await finishEvents(vod, ids);
+  const seconds = (performance.now() - t0) / 1000;
+  for (const id of ids) await checkTranscode(vod, id, definition);
+  return seconds;
 }
 
-// ---------------------------------------------------------------------------------------------
-// 3. One transcode
-
-export interface TranscodeBenchOptions {
+interface SectionOptions {
+  cleanup: Cleanup;
+  files: FileServer;
   tools: MediaTools;
-  openvod: OpenvodProcess;
   workers: number;
-  source: string;
-  fileId: string;
+  /** A file in the directory `files` serves. */
+  source: { name: string; path: string };
   sourceSeconds: number;
-  definitions: number[];
   rounds: number;
   scratch: string;
   goal: number;
 }
 
-export async function benchTranscode(o: TranscodeBenchOptions) {
-  const vod = o.openvod.client();
+// ---------------------------------------------------------------------------------------------
+// 4. One transcode
+
+export async function benchTranscode(o: SectionOptions & { definitions: number[] }) {
+  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.workers, o.source, 1);
   const threads = threadsPerJob(o.workers);
   const rows = [];
   for (const definition of o.definitions) {
-    const template = templateOf(definition);
     const out = join(o.scratch, `bare-${definition}.mp4`);
-    const args = await transcodeArgs(jobContext(o.tools, threads), o.source, out, template, {
-      sourceDuration: o.sourceSeconds,
-    });
+    const args = await transcodeArgs(
+      jobContext(o.tools, threads),
+      o.source.path,
+      out,
+      templateOf(definition),
+      {
+        sourceDuration: o.sourceSeconds,
+      },
+    );
     // Warm-up, untimed: caches on both sides, and openvod's command line to compare with ours.
-    const watch = watchFfmpeg(o.openvod.child.pid!);
-    const { detail } = await waitForTask(vod, await processMedia(vod, o.fileId, definition), {
-      timeoutMs: 3600_000,
-    });
+    const watch = watchFfmpeg(openvod.child.pid!);
+    const warm = await processMedia(vod, fileIds[0]!, definition);
+    await finishEvents(vod, [warm]);
     const compared = assertSameCommand(`transcode ${definition}`, watch.stop(), args);
-    checkTranscode(detail, definition);
-    const output = detail.ProcedureTask.MediaProcessResultSet[0].TranscodeTask.Output;
+    const output = await checkTranscode(vod, warm, definition);
     await runBare(o.tools, args);
     rmSync(out, { force: true });
 
     const bare: number[] = [];
-    const openvod: number[] = [];
+    const ours: number[] = [];
     for (let r = 0; r < o.rounds; r++) {
       const order = r % 2 === 0 ? (["bare", "openvod"] as const) : (["openvod", "bare"] as const);
       for (const name of order) {
         const s =
-          name === "bare" ? await runBare(o.tools, args) : await timedProcessMedia(vod, o.fileId, definition);
+          name === "bare" ? await runBare(o.tools, args) : await timedProcessMedia(vod, fileIds, definition);
         rmSync(out, { force: true });
-        (name === "bare" ? bare : openvod).push(s);
+        (name === "bare" ? bare : ours).push(s);
         log(`transcode ${definition} round ${r + 1}/${o.rounds} ${name.padEnd(7)} ${s.toFixed(3)} s`);
       }
     }
-    const ratio = median(openvod) / median(bare);
+    const ratio = median(ours) / median(bare);
     rows.push({
       definition,
       output: `${output.Width}x${output.Height} ${output.VideoStreamSet?.[0]?.Codec ?? ""}`.trim(),
       threads,
       sameCommand: compared,
       bareSeconds: round(median(bare), 3),
-      openvodSeconds: round(median(openvod), 3),
+      openvodSeconds: round(median(ours), 3),
       ratio: round(ratio, 3),
-      roundRatios: openvod.map((x, i) => round(x / bare[i]!, 3)),
+      roundRatios: ours.map((x, i) => round(x / bare[i]!, 3)),
       goalMet: ratio <= o.goal,
     });
   }
+  await openvod.stop();
   return { sourceSeconds: o.sourceSeconds, rounds: o.rounds, workers: o.workers, goal: o.goal, rows };
 }
 
 // ---------------------------------------------------------------------------------------------
-// 4. A queue of transcodes
-
-export interface QueueBenchOptions {
-  tools: MediaTools;
-  openvod: OpenvodProcess;
-  workers: number;
-  source: string;
-  fileIds: string[];
-  sourceSeconds: number;
-  definition: number;
-  rounds: number;
-  scratch: string;
-  goal: number;
-}
+// 5. A queue of transcodes
 
 /** Runs `count` copies of a command, `parallel` at a time; the wall time in seconds. */
 async function bareSchedule(
@@ -242,16 +293,14 @@ async function bareSchedule(
   return (performance.now() - t0) / 1000;
 }
 
-export async function benchQueue(o: QueueBenchOptions) {
-  const vod = o.openvod.client();
-  const count = o.fileIds.length;
+export async function benchQueue(o: SectionOptions & { tasks: number; definition: number }) {
+  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.workers, o.source, o.tasks);
   const template = templateOf(o.definition);
   const split = threadsPerJob(o.workers);
   const whole = threadsPerJob(1);
-  const outputs = Array.from({ length: count }, (_, i) => join(o.scratch, `queue-${i}.mp4`));
+  const outputs = fileIds.map((_, i) => join(o.scratch, `queue-${i}.mp4`));
   const argsWith = async (threads: number) => {
-    const ctx = jobContext(o.tools, threads);
-    const base = await transcodeArgs(ctx, o.source, outputs[0]!, template, {
+    const base = await transcodeArgs(jobContext(o.tools, threads), o.source.path, outputs[0]!, template, {
       sourceDuration: o.sourceSeconds,
     });
     return (i: number) => [...base.slice(0, -1), outputs[i]!];
@@ -261,29 +310,11 @@ export async function benchQueue(o: QueueBenchOptions) {
   const clean = () => outputs.forEach((f) => rmSync(f, { force: true }));
 
   // Warm-up, untimed, and the command check.
-  const watch = watchFfmpeg(o.openvod.child.pid!);
-  const { detail } = await waitForTask(vod, await processMedia(vod, o.fileIds[0]!, o.definition), {
-    timeoutMs: 3600_000,
-  });
+  const watch = watchFfmpeg(openvod.child.pid!);
+  const warm = await processMedia(vod, fileIds[0]!, o.definition);
+  await finishEvents(vod, [warm]);
   const compared = assertSameCommand(`queued transcode ${o.definition}`, watch.stop(), splitArgs(0));
-  checkTranscode(detail, o.definition);
-
-  const openvodRound = async (): Promise<number> => {
-    const t0 = performance.now();
-    const ids = await Promise.all(o.fileIds.map((f) => processMedia(vod, f, o.definition)));
-    const pending = new Set(ids);
-    while (pending.size) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
-      // The oldest first: tasks run in submission order, so one answer usually settles it.
-      for (const id of [...pending]) {
-        const d: any = await vod.DescribeTaskDetail({ TaskId: id });
-        if (d.Status !== "FINISH" && d.Status !== "ABORTED") break;
-        checkTranscode(d, o.definition);
-        pending.delete(id);
-      }
-    }
-    return (performance.now() - t0) / 1000;
-  };
+  await checkTranscode(vod, warm, o.definition);
 
   const names = ["openvod", "bareSplit", "bareWhole"] as const;
   const runs: Record<(typeof names)[number], number[]> = { openvod: [], bareSplit: [], bareWhole: [] };
@@ -293,15 +324,16 @@ export async function benchQueue(o: QueueBenchOptions) {
     for (const name of order) {
       const s =
         name === "openvod"
-          ? await openvodRound()
+          ? await timedProcessMedia(vod, fileIds, o.definition)
           : name === "bareSplit"
-            ? await bareSchedule(o.tools, count, o.workers, splitArgs)
-            : await bareSchedule(o.tools, count, 1, wholeArgs);
+            ? await bareSchedule(o.tools, o.tasks, o.workers, splitArgs)
+            : await bareSchedule(o.tools, o.tasks, 1, wholeArgs);
       clean();
       runs[name].push(s);
-      log(`queue round ${r + 1}/${o.rounds} ${name.padEnd(9)} ${count} transcodes in ${s.toFixed(3)} s`);
+      log(`queue round ${r + 1}/${o.rounds} ${name.padEnd(9)} ${o.tasks} transcodes in ${s.toFixed(3)} s`);
     }
   }
+  await openvod.stop();
   const m = {
     openvod: median(runs.openvod),
     bareSplit: median(runs.bareSplit),
@@ -310,7 +342,7 @@ export async function benchQueue(o: QueueBenchOptions) {
   const best = Math.min(m.bareSplit, m.bareWhole);
   const ratio = m.openvod / best;
   return {
-    tasks: count,
+    tasks: o.tasks,
     sourceSeconds: o.sourceSeconds,
     definition: o.definition,
     rounds: o.rounds,
@@ -323,6 +355,7 @@ export async function benchQueue(o: QueueBenchOptions) {
     bareWholeSeconds: round(m.bareWhole, 3),
     bestBare: m.bareSplit <= m.bareWhole ? "split" : "whole",
     ratio: round(ratio, 3),
+    roundRatios: runs.openvod.map((x, i) => round(x / Math.min(runs.bareSplit[i]!, runs.bareWhole[i]!), 3)),
     goal: o.goal,
     goalMet: ratio <= o.goal,
   };

@@ -96,6 +96,15 @@ function resetPeak(pid: number | undefined): boolean {
   }
 }
 
+/** Asks the bare server to delete its copies (outside the clock, like openvod's DeleteMedia). */
+function drop(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: "DELETE" }, (res) => res.resume().on("end", () => resolve()));
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 /** PUTs the file with these headers; resolves with MiB/s once the answer is read. */
 function put(url: string, file: string, headers: Record<string, string>): Promise<number> {
   const size = statSync(file).size;
@@ -191,6 +200,7 @@ export async function benchUpload(o: UploadOptions): Promise<UploadSummary> {
           row.bareMiBps = await put(`${bare.origin}/upload-1gib.mkv`, file, {
             "content-type": "video/x-matroska",
           });
+          await drop(`${bare.origin}/upload-1gib.mkv`);
           continue;
         }
         const a: any = await vod.ApplyUpload({ MediaType: "mkv", MediaName: "upload-bench" });

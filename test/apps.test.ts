@@ -123,14 +123,17 @@ describe("applications", () => {
 
   it("an unknown SubAppId → InvalidParameterValue.SubAppId", async () => {
     const unknown = FIRST_SUB_APP_ID + 999;
-    for (const p of [
-      vod.DescribeTasks({ SubAppId: unknown }),
-      vod.DescribeTaskDetail({ TaskId: "x", SubAppId: unknown }),
-      vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, SubAppId: unknown }),
-      vod.ModifySubAppIdInfo({ SubAppId: unknown, Name: "x" }),
-      vod.ModifySubAppIdStatus({ SubAppId: unknown, Status: "On" }),
-    ]) {
-      assert.equal(await codeOf(p), "InvalidParameterValue.SubAppId");
+    // Every call's rejection is handled at once (they run together).
+    for (const code of await Promise.all(
+      [
+        vod.DescribeTasks({ SubAppId: unknown }),
+        vod.DescribeTaskDetail({ TaskId: "x", SubAppId: unknown }),
+        vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, SubAppId: unknown }),
+        vod.ModifySubAppIdInfo({ SubAppId: unknown, Name: "x" }),
+        vod.ModifySubAppIdStatus({ SubAppId: unknown, Status: "On" }),
+      ].map(codeOf),
+    )) {
+      assert.equal(code, "InvalidParameterValue.SubAppId");
     }
   });
 
@@ -138,14 +141,17 @@ describe("applications", () => {
     await vod.ModifySubAppIdStatus({ SubAppId: appB, Status: "Off" });
     const listed: any = await vod.DescribeSubAppIds({ Name: "beta" });
     assert.equal(listed.SubAppIdInfoSet[0].Status, "Off");
-    for (const p of [
-      vod.DescribeTasks({ SubAppId: appB }),
-      vod.DescribeTaskDetail({ TaskId: "x", SubAppId: appB }),
-      vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, SubAppId: appB }),
-      vod.DescribeMediaInfos({ FileIds: ["1234567890123456789"], SubAppId: appB }),
-      vod.ManageTask({ TaskId: "x", OperationType: "Abort", SubAppId: appB }),
-    ]) {
-      assert.equal(await codeOf(p), "InvalidParameterValue.SubAppId");
+    // Every call's rejection is handled at once (they run together).
+    for (const code of await Promise.all(
+      [
+        vod.DescribeTasks({ SubAppId: appB }),
+        vod.DescribeTaskDetail({ TaskId: "x", SubAppId: appB }),
+        vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, SubAppId: appB }),
+        vod.DescribeMediaInfos({ FileIds: ["1234567890123456789"], SubAppId: appB }),
+        vod.ManageTask({ TaskId: "x", OperationType: "Abort", SubAppId: appB }),
+      ].map(codeOf),
+    )) {
+      assert.equal(code, "InvalidParameterValue.SubAppId");
     }
     // Other applications are unaffected.
     assert.deepEqual((await vod.DescribeTasks({ SubAppId: appA })).TaskSet, []);

@@ -26,8 +26,11 @@ import {
 
 const TOTAL_TASKS = 500;
 const LEASE_MS = 3000;
-/** How soon after a kill the victim's tasks must run again: the lease, the idle poll, slack. */
-const TAKEOVER_MS = LEASE_MS + 1000 + 2000;
+/**
+ * How soon after a kill the victim's tasks must run again: the rest of the lease (renewed every
+ * second, so at most LEASE_MS), an idle worker's poll (1 s), and slack for a loaded 2-core CI.
+ */
+const TAKEOVER_MS = LEASE_MS + 1000 + 3000;
 const hash = (alg: string, b: Buffer) => createHash(alg).update(b).digest("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

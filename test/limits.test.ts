@@ -158,7 +158,7 @@ describe("Procedure limits (one worker)", () => {
       ["clip.mp4", (id: string) => (clipId = id)],
     ] as const) {
       const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
-      const { detail } = await waitForTask(vod, TaskId!);
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
       assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
       set(detail.PullUploadTask.FileId);
     }
@@ -248,6 +248,43 @@ describe("Procedure limits (one worker)", () => {
     const clipInfo: any = await vod.DescribeMediaInfos({ FileIds: [clipId] });
     assert.equal(clipInfo.MediaInfoSet[0].SampleSnapshotInfo, null);
     assert.deepEqual(tree(join(server.dataDir, "tmp")), [], "scratch space is empty");
+  });
+
+  it("at the whole task's timeout, fails what is left, keeps what was done, and ends FINISH", async () => {
+    const other = await startOpenvod({ env: { OPENVOD_WORKERS: "1", OPENVOD_TASK_TIMEOUT_MS: "5000" } });
+    try {
+      const v = other.client();
+      const { TaskId: pullId } = await v.PullUpload({ MediaUrl: `${files.url}/long.mp4` });
+      const pulled = (await waitForTask(v, pullId!)).detail.PullUploadTask;
+      assert.equal(pulled.ErrCode, 0, pulled.Message);
+      const { TaskId } = await v.ProcessMedia({
+        FileId: pulled.FileId,
+        MediaProcessTask: {
+          // Sub-tasks run in this order: a quick transcode, one that cannot finish in 5 s, a snapshot.
+          TranscodeTaskSet: [{ Definition: 100010, EndTimeOffset: 2 }, { Definition: 100030 }],
+          SnapshotByTimeOffsetTaskSet: [{ Definition: 10, TimeOffsetSet: [0] }],
+        },
+      });
+      const { detail } = await waitForTask(v, TaskId!, { timeoutMs: 60_000 });
+      assert.equal(detail.Status, "FINISH");
+      const r = results(detail);
+      const [quick, slow] = r.Transcode!;
+      assert.equal(quick.Status, "SUCCESS", quick.Message);
+      for (const x of [slow, r.SnapshotByTimeOffset![0]]) {
+        assert.equal(x.Status, "FAIL");
+        assert.equal(x.ErrCode, 70000);
+        assert.match(x.Message, /task timed out after 5 s/);
+        assert.match(x.FinishTime, /Z$/);
+      }
+      const info: any = await v.DescribeMediaInfos({ FileIds: [pulled.FileId] });
+      assert.deepEqual(
+        info.MediaInfoSet[0].TranscodeInfo.TranscodeSet.map((x: any) => x.Definition),
+        [0, 100010],
+      );
+      assert.deepEqual(tree(join(other.dataDir, "tmp")), [], "scratch space is empty");
+    } finally {
+      await other.stop();
+    }
   });
 
   it("never runs more ffmpeg processes than workers, each with floor(cores / workers) threads", async () => {

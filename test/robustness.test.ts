@@ -171,7 +171,7 @@ describe("robust Procedure inputs", () => {
     await Promise.all(
       pulls.map(async ([key, name]) => {
         const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}`, MediaName: key });
-        const { detail } = await waitForTask(vod, TaskId!);
+        const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
         assert.equal(detail.PullUploadTask.ErrCode, 0, `${name}: ${detail.PullUploadTask.Message}`);
         ids[key] = detail.PullUploadTask.FileId;
       }),

@@ -659,7 +659,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       // Content that tests the quoting of every layer: JSON, arrays of JSON, SQL.
       const tricky = {
         EventType: "X",
-        Text: 'q"uo\\te {a,b} \'s ☃ 会 \n\t \\u0041',
+        Text: "q\"uo\\te {a,b} 's ☃ 会 \n\t \\u0041",
         List: [null, 1.5, -0, 1e21, { "": "" }],
         Ordered: { z: 1, a: 2, m: 3 },
       };

@@ -40,6 +40,9 @@ const TTL_SEC = 60;
 // SDK's endpoint, and a COS constructor that adds Protocol/Ip. Installed before vod-node-sdk
 // loads; this test file's own COS import above keeps the unpatched constructor.
 let redirectPort = 0;
+// cos-nodejs-sdk-v5 keeps a cache of resumable upload ids on disk (~/.config by default): here.
+const confDir = tempDir("openvod-cos-conf-");
+after(() => rmSync(confDir, { recursive: true, force: true }));
 const vodRequire = createRequire(require.resolve("vod-node-sdk"));
 const AbstractClient = vodRequire("tencentcloud-sdk-nodejs/tencentcloud/common/abstract_client");
 AbstractClient.prototype.getEndpoint = function (this: any) {
@@ -50,7 +53,12 @@ const cosPath = vodRequire.resolve("cos-nodejs-sdk-v5");
 vodRequire("cos-nodejs-sdk-v5");
 const OriginalCOS = require.cache[cosPath]!.exports;
 require.cache[cosPath]!.exports = function RedirectedCOS(options: Record<string, unknown>) {
-  return new OriginalCOS({ ...options, Protocol: "http:", Ip: `127.0.0.1:${redirectPort}` });
+  return new OriginalCOS({
+    ...options,
+    Protocol: "http:",
+    Ip: `127.0.0.1:${redirectPort}`,
+    ConfCwd: confDir,
+  });
 };
 const { VodUploadClient, VodUploadRequest } = vodRequire("vod-node-sdk");
 
@@ -78,6 +86,7 @@ function cosFor(server: OpenvodProcess, a: Applied, style: Style, over: Record<s
     SecretKey: c.SecretKey,
     XCosSecurityToken: c.Token,
     Protocol: "http:",
+    ConfCwd: confDir,
     ...where,
     ...over,
   });
@@ -182,9 +191,7 @@ function xmlCode(body: string): string {
 }
 
 // Upload sessions are in both stores (OPENVOD_TEST_ON_POSTGRES=1 runs these on PostgreSQL too).
-const skipOnPostgres = false;
-
-describe("upload: ApplyUpload, the COS endpoint, CommitUpload", { skip: skipOnPostgres }, () => {
+describe("upload: ApplyUpload, the COS endpoint, CommitUpload", () => {
   let server: OpenvodProcess;
   let vod: Vod;
   let dir: string;
@@ -419,7 +426,8 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", { skip: skipOnPo
         "--secret-key",
         SECRET_KEY,
       ],
-      { timeout: 30_000 },
+      // Where the COS SDK inside keeps its resumable-upload cache (env-paths reads XDG_CONFIG_HOME).
+      { timeout: 30_000, env: { ...process.env, XDG_CONFIG_HOME: confDir } },
     );
     const r = JSON.parse(stdout.trim());
     assert.match(r.FileId, /^\d{19}$/);
@@ -841,7 +849,7 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", { skip: skipOnPo
   });
 });
 
-describe("upload sessions survive a restart", { skip: skipOnPostgres }, () => {
+describe("upload sessions survive a restart", () => {
   it("an upload begun before a kill -9 is listed, finished and committed after it", async () => {
     const dataDir = tempDir("openvod-upload-restart-");
     const dir = tempDir();

@@ -120,15 +120,28 @@ export async function receiveBody(
 /** Reads a small body (an XML document) into memory; InvalidRequest past `maxBytes`. */
 export async function readSmallBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const declared = declaredLength(req);
-  if (declared !== undefined && declared > maxBytes) {
-    throw cosErrors.invalidRequest(`The request body is larger than ${maxBytes} bytes.`);
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) throw cosErrors.invalidRequest(`The request body is larger than ${maxBytes} bytes.`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  const tooLarge = () => cosErrors.invalidRequest(`The request body is larger than ${maxBytes} bytes.`);
+  if (declared !== undefined && declared > maxBytes) throw tooLarge();
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        // The rest is read and dropped (not a reset connection), so the client gets the error.
+        req.off("data", onData);
+        req.on("error", () => {});
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.once("end", () => resolve(Buffer.concat(chunks)));
+    req.once("error", reject);
+    req.once("close", () => {
+      if (!req.complete) reject(new Error("the client closed the connection before the body ended"));
+    });
+  });
 }

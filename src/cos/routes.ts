@@ -179,7 +179,9 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
       throw cosErrors.accessDenied("These credentials are not valid for this bucket.");
     }
     if (session.status !== "OPEN") {
-      throw cosErrors.accessDenied("This upload was committed (or is being committed); ApplyUpload again for a new one.");
+      throw cosErrors.accessDenied(
+        "This upload was committed (or is being committed); ApplyUpload again for a new one.",
+      );
     }
     let which: Which | undefined;
     if (t.key) {

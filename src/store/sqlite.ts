@@ -878,7 +878,8 @@ export class SqliteStore implements Store {
     if (this.uploadStmts) return this.uploadStmts;
     const p = (sql: string) => this.db.prepare(sql);
     this.uploadStmts = {
-      insert: p(`INSERT INTO upload_sessions (id, session_key, app_id, secret_id, secret_key, token, media_key,
+      insert:
+        p(`INSERT INTO upload_sessions (id, session_key, app_id, secret_id, secret_key, token, media_key,
         cover_key, params, media, cover, status, file_id, commit_time, create_time, expire_time) VALUES (@id,
         @sessionKey, @appId, @secretId, @secretKey, @token, @mediaKey, @coverKey, @params, @media, @cover, @status,
         @fileId, @commitTime, @createTime, @expireTime)`),
@@ -890,20 +891,26 @@ export class SqliteStore implements Store {
       claim: p(`UPDATE upload_sessions SET status = 'COMMITTING', commit_time = @now,
         file_id = CASE WHEN file_id = '' THEN @fileId ELSE file_id END
         WHERE id = @id AND (status = 'OPEN' OR (status = 'COMMITTING' AND commit_time < @staleBefore)) RETURNING *`),
-      release: p("UPDATE upload_sessions SET status = 'OPEN', commit_time = NULL WHERE id = ? AND status = 'COMMITTING'"),
+      release: p(
+        "UPDATE upload_sessions SET status = 'OPEN', commit_time = NULL WHERE id = ? AND status = 'COMMITTING'",
+      ),
       clearMedia: p("UPDATE upload_sessions SET media = NULL WHERE id = ?"),
       clearCover: p("UPDATE upload_sessions SET cover = NULL WHERE id = ?"),
       committed: p(`UPDATE upload_sessions SET status = 'COMMITTED', media = NULL, cover = NULL
         WHERE id = ? AND status = 'COMMITTING'`),
       expired: p("SELECT id FROM upload_sessions WHERE expire_time < ? ORDER BY expire_time LIMIT ?"),
       deleteSession: p("DELETE FROM upload_sessions WHERE id = ?"),
-      insertMultipart: p(`INSERT INTO upload_multiparts (upload_id, session_id, target, content_type, create_time)
+      insertMultipart:
+        p(`INSERT INTO upload_multiparts (upload_id, session_id, target, content_type, create_time)
         VALUES (@uploadId, @sessionId, @target, @contentType, @createTime)`),
       getMultipart: p("SELECT * FROM upload_multiparts WHERE upload_id = ?"),
-      listMultiparts: p("SELECT * FROM upload_multiparts WHERE session_id = ? ORDER BY create_time, upload_id"),
+      listMultiparts: p(
+        "SELECT * FROM upload_multiparts WHERE session_id = ? ORDER BY create_time, upload_id",
+      ),
       deleteMultipart: p("DELETE FROM upload_multiparts WHERE upload_id = ?"),
       getPart: p("SELECT * FROM upload_parts WHERE upload_id = ? AND part_number = ?"),
-      putPart: p(`INSERT OR REPLACE INTO upload_parts (upload_id, part_number, file, size, etag, last_modified)
+      putPart:
+        p(`INSERT OR REPLACE INTO upload_parts (upload_id, part_number, file, size, etag, last_modified)
         VALUES (@uploadId, @partNumber, @file, @size, @etag, @lastModified)`),
       listParts: p("SELECT * FROM upload_parts WHERE upload_id = ? ORDER BY part_number"),
     };

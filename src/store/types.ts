@@ -376,7 +376,12 @@ export interface Store {
    * Ends a claimed commit in one transaction: inserts the media item, the tasks it starts and the
    * events it emits, and marks the session COMMITTED. False when the session was not COMMITTING.
    */
-  finishUploadCommit(sessionId: string, media: MediaRow, tasks: NewTask[], events: NewEvent[]): Promise<boolean>;
+  finishUploadCommit(
+    sessionId: string,
+    media: MediaRow,
+    tasks: NewTask[],
+    events: NewEvent[],
+  ): Promise<boolean>;
   /** Deletes up to `limit` sessions that expired before `now` (with their multipart uploads); returns their ids. */
   deleteExpiredUploadSessions(now: number, limit: number): Promise<string[]>;
   insertMultipart(m: MultipartRow): Promise<void>;

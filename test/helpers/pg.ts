@@ -28,9 +28,37 @@ async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
+const NAME = /^openvod_(?:test|bench)[a-z_]*_(\d+)_[0-9a-f]{8}$/;
+let swept = false;
+
+/**
+ * Drops the databases that tests and benches of processes no longer alive left behind (killed
+ * before their cleanup ran). Only where the server is on this machine, so that a pid means the
+ * same process here and there.
+ */
+async function sweepLeftovers(c: pg.Client): Promise<void> {
+  if (swept || !["127.0.0.1", "localhost", "[::1]"].includes(new URL(ADMIN_URL).hostname)) return;
+  swept = true;
+  const { rows } = await c.query<{ datname: string }>("SELECT datname FROM pg_database");
+  for (const { datname } of rows) {
+    const pid = Number(NAME.exec(datname)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+      continue; // still running
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ESRCH") continue;
+    }
+    await c.query(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`).catch(() => {});
+  }
+}
+
 export async function createTestDatabase(prefix = "openvod_test"): Promise<TestDatabase> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString("hex")}`;
-  await admin((c) => c.query(`CREATE DATABASE ${name}`));
+  await admin(async (c) => {
+    await sweepLeftovers(c);
+    await c.query(`CREATE DATABASE ${name}`);
+  });
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   let dropped = false;
