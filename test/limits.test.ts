@@ -4,7 +4,7 @@
 // Procedure means it never runs; and the pool never has more ffmpeg children than workers, each
 // with threads = floor(cores / workers), as seen from /proc.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -166,6 +166,7 @@ describe("Procedure limits (one worker)", () => {
   after(async () => {
     await server?.stop();
     await files?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it("kills a sub-task's ffmpeg at the sub-task timeout, runs the next one, aborts a WAITING task", async () => {

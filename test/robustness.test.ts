@@ -4,7 +4,15 @@
 // partial file under the data directory.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
@@ -187,6 +195,7 @@ describe("robust Procedure inputs", () => {
     } finally {
       await server?.stop();
       await files?.stop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -10,7 +10,9 @@ const program = new Command("openvod").description(
   "A self-hosted server that speaks Tencent Cloud VOD's API",
 );
 
-const serve = program.command("serve").description("run the API server and the task workers (--role api|worker|all)");
+const serve = program
+  .command("serve")
+  .description("run the API server and the task workers (--role api|worker|all)");
 for (const [name, s] of Object.entries(SETTINGS)) {
   serve.addOption(new Option(`--${flagOf(name)} <value>`, `${s.help} [${s.env}]`));
 }
