@@ -18,6 +18,7 @@ import pg from "pg";
 import { createTestDatabase } from "../test/helpers/pg.js";
 import { OpenvodProcess, tempDir, type FileServer, type Vod } from "../test/helpers/server.js";
 import { processCpuSeconds, type Cleanup } from "./proc.js";
+import { round } from "./stats.js";
 
 export interface DispatchFile {
   name: string;
@@ -66,7 +67,6 @@ interface Setup {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
 function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);

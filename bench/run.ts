@@ -45,6 +45,7 @@ import { signTc3 } from "./tc3.js";
 import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } from "./transcode.js";
 import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.js";
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
+import { log, median, round } from "./stats.js";
 
 function envNumber(name: string, def: number, min: number): number {
   const raw = process.env[name];
@@ -107,17 +108,6 @@ const CPU_PROF = fileURLToPath(new URL("./cpu-prof.js", import.meta.url));
 
 /** Set on SIGINT/SIGTERM: the run is being torn down, so failures after it are expected. */
 let interrupted = false;
-
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
 interface MediaFile {
   name: string;

@@ -20,17 +20,7 @@ import type { MediaTools } from "../src/media/tools.js";
 import { threadsPerJob } from "../src/workers/procedure.js";
 import { OpenvodProcess, waitForTask, type FileServer, type Vod } from "../test/helpers/server.js";
 import type { Cleanup } from "./proc.js";
-
-const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+import { log, median, round } from "./stats.js";
 
 function jobContext(tools: MediaTools, threads: number): JobContext {
   return {

@@ -17,6 +17,7 @@ import { runFfmpeg } from "../src/media/run.js";
 import type { MediaTools } from "../src/media/tools.js";
 import { OpenvodProcess } from "../test/helpers/server.js";
 import type { Cleanup } from "./proc.js";
+import { median, round } from "./stats.js";
 
 /** Each upload starts with no dirty pages of the previous one waiting to be written back. */
 const sync = () => spawnSync("sync");
@@ -65,16 +66,6 @@ export interface UploadSummary {
     barePeakMiB: number | null;
   };
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0
-    ? NaN
-    : s.length % 2
-      ? s[(s.length - 1) / 2]!
-      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const round = (x: number, digits = 0) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
 
 function statusKiB(pid: number | undefined, field: "VmRSS" | "VmHWM"): number | undefined {
   if (!pid) return undefined;

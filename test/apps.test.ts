@@ -9,7 +9,6 @@ import {
   APP_ID,
   codeOf,
   FileServer,
-  sdkError,
   startOpenvod,
   tempDir,
   waitForTask,

@@ -21,21 +21,13 @@ import {
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
+import { results, tree } from "./helpers/inspect.js";
 
 /**
  * The sub-task timeout. The quick sub-tasks of this file take well under a second; the "hanging"
  * one needs minutes (180,000 frames of 720p), so neither side is near the line on a slow machine.
  */
 const SUBTASK_TIMEOUT_S = 6;
-
-function results(detail: any): Record<string, any[]> {
-  const byType: Record<string, any[]> = {};
-  for (const r of detail.ProcedureTask.MediaProcessResultSet) {
-    const field = Object.keys(r).find((k) => k !== "Type" && r[k] !== null)!;
-    (byType[r.Type] ??= []).push(r[field]);
-  }
-  return byType;
-}
 
 /** The direct children of a process (all its threads), from /proc. */
 function childrenOf(pid: number): number[] {
@@ -101,16 +93,6 @@ function sampleChildren(pid: number) {
 }
 
 /** Files under a directory (relative paths), recursively. */
-function tree(dir: string, prefix = ""): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(rel + "/", ...tree(join(dir, e.name), rel));
-    else out.push(rel);
-  }
-  return out;
-}
 
 describe("Procedure limits (one worker)", () => {
   let server: OpenvodProcess;

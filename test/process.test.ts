@@ -17,6 +17,7 @@ import {
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
+import { results } from "./helpers/inspect.js";
 
 /** Downloads a URL into the scratch dir and probes it. */
 async function probeUrl(tools: MediaTools, dir: string, url: string, name: string) {
@@ -25,15 +26,6 @@ async function probeUrl(tools: MediaTools, dir: string, url: string, name: strin
   const file = join(dir, name);
   writeFileSync(file, Buffer.from(await res.arrayBuffer()));
   return probeMedia(tools, file);
-}
-
-function results(detail: any): Record<string, any[]> {
-  const byType: Record<string, any[]> = {};
-  for (const r of detail.ProcedureTask.MediaProcessResultSet) {
-    const field = Object.keys(r).find((k) => k !== "Type" && r[k] !== null)!;
-    (byType[r.Type] ??= []).push(r[field]);
-  }
-  return byType;
 }
 
 describe("media processing", () => {

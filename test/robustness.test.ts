@@ -4,15 +4,7 @@
 // partial file under the data directory.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import {
-  existsSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  truncateSync,
-  writeFileSync,
-} from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
@@ -28,26 +20,7 @@ import {
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
-
-function results(detail: any): Record<string, any[]> {
-  const byType: Record<string, any[]> = {};
-  for (const r of detail.ProcedureTask.MediaProcessResultSet) {
-    const field = Object.keys(r).find((k) => k !== "Type" && r[k] !== null)!;
-    (byType[r.Type] ??= []).push(r[field]);
-  }
-  return byType;
-}
-
-function tree(dir: string, prefix = ""): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const rel = prefix ? `${prefix}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(rel + "/", ...tree(join(dir, e.name), rel));
-    else out.push(rel);
-  }
-  return out;
-}
+import { results, tree } from "./helpers/inspect.js";
 
 const ffmpegMedia = (tools: MediaTools, out: string, args: string[]) =>
   writeAtomically(out, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs: 60_000 }));
