@@ -20,7 +20,7 @@ import {
 } from "./codecs.js";
 import {
   Budget,
-  capabilities,
+  loadCaps,
   ffmpeg,
   inspectSource,
   JobProgress,
@@ -86,12 +86,7 @@ export async function adaptiveStreaming(
   if (infos.length === 0) throw badParameter("the template has no StreamInfos");
   if (infos.length > 10) throw badParameter("at most 10 StreamInfos");
   const budget = new Budget(ctx.timeoutMs);
-  let caps;
-  try {
-    caps = await capabilities(ctx.tools);
-  } catch (err) {
-    throw mapError(err);
-  }
+  const caps = await loadCaps(ctx);
   const src = await inspectSource(ctx, budget, input);
   const duration = src.duration || o.sourceDuration;
   const container = dash ? "dash" : "hls";

@@ -4,7 +4,7 @@
 import { writeAtomically } from "../run.js";
 import {
   Budget,
-  capabilities,
+  loadCaps,
   ffmpeg,
   inspectSource,
   JobProgress,
@@ -40,12 +40,7 @@ export async function animatedGraphic(
   if (format !== "gif" && format !== "webp")
     throw badParameter(`unsupported animated graphics Format ${format}`);
   const budget = new Budget(ctx.timeoutMs);
-  let caps;
-  try {
-    caps = await capabilities(ctx.tools);
-  } catch (err) {
-    throw mapError(err);
-  }
+  const caps = await loadCaps(ctx);
   const src = await inspectSource(ctx, budget, input);
   requireVideo(src);
   const duration = src.duration || o.sourceDuration;

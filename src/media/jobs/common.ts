@@ -200,6 +200,15 @@ export function capabilities(tools: MediaTools): Promise<Capabilities> {
   return p;
 }
 
+/** The build's capabilities for a job: a failed listing is the job's internal error. */
+export async function loadCaps(ctx: JobContext): Promise<Capabilities> {
+  try {
+    return await capabilities(ctx.tools);
+  } catch (err) {
+    throw mapError(err);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Time budget, progress, running ffmpeg
 

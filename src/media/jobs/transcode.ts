@@ -17,7 +17,7 @@ import {
 } from "./codecs.js";
 import {
   Budget,
-  capabilities,
+  loadCaps,
   checkComplete,
   ffmpeg,
   inspectSource,
@@ -32,7 +32,6 @@ import {
   threadArgs,
   threadCount,
   throwIfAborted,
-  type Capabilities,
   type SourceInfo,
 } from "./common.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
@@ -230,16 +229,6 @@ export async function transcode(
   progress.done();
   return { probed: probed! };
 }
-
-async function loadCaps(ctx: JobContext): Promise<Capabilities> {
-  try {
-    return await capabilities(ctx.tools);
-  } catch (err) {
-    throw mapError(err);
-  }
-}
-
-export { loadCaps };
 
 /**
  * Builds an HLS playlist and its segments in a temporary directory beside `output`, then moves
