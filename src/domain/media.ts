@@ -1,8 +1,39 @@
 // How a stored media item looks to clients: MediaBasicInfo and MediaInfo, per the spec.
 import type { Urls } from "./deps.js";
-import { isoTime } from "./ids.js";
+import { isoTime, NEVER_EXPIRES } from "./ids.js";
 import type { MediaPart, MediaRow } from "../store/types.js";
 import { withUrls } from "./blobrefs.js";
+
+/** What an ingest (PullUpload, CommitUpload) knows of a new media item; the rest has defaults. */
+export interface IngestedMedia {
+  fileId: string;
+  appId: number;
+  name: string;
+  type: string;
+  category: string;
+  blobKey: string;
+  coverKey: string;
+  metaData: Record<string, unknown>;
+  storageRegion: string;
+  classId?: number;
+  sourceContext?: string;
+  expireTime?: string;
+}
+
+/** A new media item as uploads create it: SourceType Upload, no tags, never expiring by default. */
+export function ingestedMedia(m: IngestedMedia, now: number): MediaRow {
+  return {
+    ...m,
+    description: "",
+    classId: m.classId ?? 0,
+    sourceType: "Upload",
+    sourceContext: m.sourceContext ?? "",
+    expireTime: m.expireTime || NEVER_EXPIRES,
+    tags: [],
+    createTime: now,
+    updateTime: now,
+  };
+}
 
 /** ClassId 0 is the cloud's built-in "Other" category, the default for new media. */
 const DEFAULT_CLASS = { name: "其他", path: "其他" };

@@ -10,10 +10,11 @@ import { basename, join } from "node:path";
 import { blobKey } from "../blobs/types.js";
 import { probeMedia, type ProbedMedia } from "../media/probe.js";
 import { ApiError, errors, TaskFailure } from "../protocol/errors.js";
-import type { MediaRow, NewEvent, NewTask, UploadSessionRow } from "../store/types.js";
+import type { NewEvent, NewTask, UploadSessionRow } from "../store/types.js";
 import type { Deps } from "./deps.js";
 import { makeEvent } from "./events.js";
-import { isoTime, NEVER_EXPIRES, newFileId } from "./ids.js";
+import { isoTime, newFileId } from "./ids.js";
+import { ingestedMedia } from "./media.js";
 import { fileUploadEvent, procedureTaskFor } from "./ingest.js";
 
 /** Media types ApplyUpload accepts: what ffprobe/ffmpeg read (the cloud's list, less what openvod cannot process). */
@@ -226,25 +227,23 @@ async function finishCommit(deps: Deps, s: UploadSessionRow): Promise<CommittedU
   }
 
   const now = deps.now();
-  const row: MediaRow = {
-    fileId,
-    appId: s.appId,
-    name: p.MediaName ?? "",
-    description: "",
-    classId: p.ClassId ?? 0,
-    type: p.MediaType,
-    category: probed.category,
-    blobKey: key,
-    coverKey: cover ? coverKey : "",
-    metaData: probed.metaData as unknown as Record<string, unknown>,
-    sourceType: "Upload",
-    sourceContext: p.SourceContext ?? "",
-    storageRegion: p.StorageRegion,
-    expireTime: p.ExpireTime || NEVER_EXPIRES,
-    tags: [],
-    createTime: now,
-    updateTime: now,
-  };
+  const row = ingestedMedia(
+    {
+      fileId,
+      appId: s.appId,
+      name: p.MediaName ?? "",
+      classId: p.ClassId,
+      type: p.MediaType,
+      category: probed.category,
+      blobKey: key,
+      coverKey: cover ? coverKey : "",
+      metaData: probed.metaData as unknown as Record<string, unknown>,
+      sourceContext: p.SourceContext,
+      storageRegion: p.StorageRegion,
+      expireTime: p.ExpireTime,
+    },
+    now,
+  );
   const procedure = p.Procedure
     ? await procedureTaskFor(deps, {
         appId: s.appId,

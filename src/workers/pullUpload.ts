@@ -2,13 +2,13 @@
 // written in the same transaction that finishes the task, so a crash never leaves half a pull.
 import { extname, join } from "node:path";
 import { blobKey } from "../blobs/types.js";
-import { newFileId, NEVER_EXPIRES } from "../domain/ids.js";
+import { newFileId } from "../domain/ids.js";
+import { ingestedMedia } from "../domain/media.js";
 import type { PullState } from "../domain/taskkinds.js";
 import { probeMedia } from "../media/probe.js";
 import { download, DownloadError } from "../net/download.js";
 import { procedureTaskFor } from "../domain/ingest.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
-import type { MediaRow } from "../store/types.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 
 /** Share of the progress bar the download takes; probing and storing take the rest. */
@@ -105,25 +105,23 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   await blobs.putFile(key, raw);
 
   const now = deps.now();
-  const media: MediaRow = {
-    fileId,
-    appId: task.appId,
-    name: input.MediaName || nameFromUrl(input.MediaUrl),
-    description: "",
-    classId: input.ClassId ?? 0,
-    type: extension(input, probed.formatName),
-    category: probed.category,
-    blobKey: key,
-    coverKey,
-    metaData: probed.metaData as unknown as Record<string, unknown>,
-    sourceType: "Upload",
-    sourceContext: input.SourceContext ?? "",
-    storageRegion: input.StorageRegion || "ap-guangzhou",
-    expireTime: input.ExpireTime || NEVER_EXPIRES,
-    tags: [],
-    createTime: now,
-    updateTime: now,
-  };
+  const media = ingestedMedia(
+    {
+      fileId,
+      appId: task.appId,
+      name: input.MediaName || nameFromUrl(input.MediaUrl),
+      classId: input.ClassId,
+      type: extension(input, probed.formatName),
+      category: probed.category,
+      blobKey: key,
+      coverKey,
+      metaData: probed.metaData as unknown as Record<string, unknown>,
+      sourceContext: input.SourceContext,
+      storageRegion: input.StorageRegion || "ap-guangzhou",
+      expireTime: input.ExpireTime,
+    },
+    now,
+  );
   const procedure = input.Procedure
     ? await procedureTaskFor(deps, {
         appId: task.appId,
