@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { locateMediaTools } from "../src/media/tools.js";
@@ -19,27 +18,9 @@ import {
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
+import { rawGet } from "./helpers/sign.js";
 
 /** A raw HTTP request: the path goes on the wire exactly as given (fetch would normalize it). */
-function rawGet(
-  port: number,
-  path: string,
-  method = "GET",
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 

@@ -5,7 +5,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
@@ -22,29 +21,11 @@ import {
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
+import { rawGet } from "./helpers/sign.js";
 
 const sha1 = (b: Buffer) => createHash("sha1").update(b).digest("hex");
 
 /** A raw HTTP request: the path goes on the wire exactly as given. */
-function rawGet(
-  port: number,
-  path: string,
-  method = "GET",
-  headers: Record<string, string> = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: "127.0.0.1", port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () =>
-        resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }),
-      );
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end();
-  });
-}
 
 /** Every file under a directory (relative paths); [] when it does not exist. */
 function filesUnder(dir: string, rel = ""): string[] {

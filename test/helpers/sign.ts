@@ -91,6 +91,7 @@ export interface RawAnswer {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
+  body: Buffer;
   /** The parsed body, undefined when it is not JSON. */
   json: any;
 }
@@ -108,14 +109,15 @@ export function rawRequest(
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
+        const body = Buffer.concat(chunks);
+        const text = body.toString("utf8");
         let json: any;
         try {
           json = JSON.parse(text);
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body, json });
       });
       res.on("error", reject);
     });
@@ -123,3 +125,7 @@ export function rawRequest(
     r.end(body);
   });
 }
+
+/** A request without a body (file serving checks: GET, HEAD, Range...). */
+export const rawGet = (port: number, path: string, method = "GET", headers: Record<string, string> = {}) =>
+  rawRequest(port, method, path, headers);
