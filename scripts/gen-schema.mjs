@@ -25,6 +25,7 @@
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { tsTypes } from "./ts-types.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const input = resolve(process.argv[2] ?? resolve(repo, "../shared/spec/vod-2018-07-17/api.json"));
@@ -80,3 +81,8 @@ writeFileSync(output, text);
 console.log(
   `wrote ${output}: ${Object.keys(actions).length} actions, ${Object.keys(objects).length} objects, ${text.length} bytes`,
 );
+
+const typesFile = resolve(repo, "src/schema/api-types.ts");
+const ts = tsTypes({ actions, objects });
+writeFileSync(typesFile, ts);
+console.log(`wrote ${typesFile}: ${ts.length} bytes`);

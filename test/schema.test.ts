@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { ApiError } from "../src/protocol/errors.js";
 import {
   actionNames,
@@ -353,4 +353,13 @@ test("shapeResponse: coercion, order, unknown keys", () => {
   } finally {
     delete process.env.OPENVOD_STRICT_SHAPE;
   }
+});
+
+test("src/schema/api-types.ts is what scripts/gen-schema.mjs derives from the schema", async () => {
+  const root = repoRoot();
+  const schema = JSON.parse(readFileSync(join(root, "spec", "vod-schema.json"), "utf8"));
+  // A computed specifier: the generator is plain JavaScript outside the compiled tree.
+  const { tsTypes } = await import(pathToFileURL(join(root, "scripts", "ts-types.mjs")).href);
+  const onDisk = readFileSync(join(root, "src", "schema", "api-types.ts"), "utf8");
+  assert.ok(onDisk === tsTypes(schema), "stale: run npm run gen:schema");
 });
