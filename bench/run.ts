@@ -41,7 +41,7 @@ import {
 import { benchEvents, reportEvents, type EventsResult } from "./events.js";
 import { runLoad, type LoadResult } from "./load.js";
 import { Cleanup, processCpuSeconds } from "./proc.js";
-import { signTc3 } from "./tc3.js";
+import { tc3Headers } from "../test/helpers/sign.js";
 import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } from "./transcode.js";
 import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.js";
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
@@ -233,14 +233,19 @@ async function benchDescribe(
   taskId: string,
 ): Promise<DescribeSummary> {
   const endpoint = `127.0.0.1:${openvod.port}`;
-  const signed = () =>
-    signTc3({
-      endpoint,
+  // Signed as the official SDK signs for this endpoint: service "127", host without the port.
+  const signed = () => {
+    const body = JSON.stringify({ TaskId: taskId });
+    const headers = tc3Headers({
       secretId: SECRET_ID,
       secretKey: SECRET_KEY,
+      body,
       action: "DescribeTaskDetail",
-      params: { TaskId: taskId },
+      service: "127",
+      signedHost: "127.0.0.1",
     });
+    return { body, headers: { ...headers, "X-TC-Region": "ap-guangzhou" } };
+  };
 
   // One request by hand: what openvod answers is what the bare server will answer.
   const probe = signed();
