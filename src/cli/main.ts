@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `openvod` command line: `openvod serve` runs the server; each OPENVOD_* setting has a flag.
 import { Command, Option } from "commander";
-import { flagOf, loadConfig, SETTINGS, type SettingName } from "../config.js";
+import { flagOf, loadConfig, prepareKeys, SETTINGS, type SettingName } from "../config.js";
 import { createLogger, startOpenvod } from "../app.js";
 import { eventsCommand } from "./events.js";
 import { uploadCommand } from "./upload.js";
@@ -22,7 +22,7 @@ serve.action(async (opts: Record<string, string | undefined>) => {
     if (opts[name] !== undefined) overrides[name] = opts[name];
   let config;
   try {
-    config = loadConfig(overrides);
+    config = prepareKeys(loadConfig(overrides));
   } catch (err) {
     console.error(`openvod: ${(err as Error).message}`);
     process.exit(2);
