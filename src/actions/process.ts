@@ -3,7 +3,7 @@
 import { prepareProcedure } from "../domain/procedure.js";
 import { submitTask } from "../domain/tasks.js";
 import { findTemplate } from "../domain/templates/index.js";
-import { ApiError, errors } from "../protocol/errors.js";
+import { errors } from "../protocol/errors.js";
 import type { ActionContext, ActionFamily } from "./types.js";
 
 /** AI analysis, recognition and review need models openvod does not have: refused, never faked. */
@@ -82,10 +82,7 @@ export const processActions: ActionFamily = {
     async handler(ctx) {
       const template = await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", ctx.params.ProcedureName);
       if (!template) {
-        throw new ApiError(
-          "InvalidParameter.ProcedureNameNotExist",
-          `The procedure ${ctx.params.ProcedureName} does not exist.`,
-        );
+        throw errors.procedureNameNotExist(`The procedure ${ctx.params.ProcedureName} does not exist.`);
       }
       refuseAi(template);
       return {

@@ -14,7 +14,7 @@ import {
 } from "../domain/uploads.js";
 import { findTemplate } from "../domain/templates/index.js";
 import { checkUrl, DownloadError } from "../net/download.js";
-import { ApiError, errors } from "../protocol/errors.js";
+import { errors } from "../protocol/errors.js";
 import { isoParam } from "./media.js";
 import type { ActionContext, ActionFamily } from "./types.js";
 
@@ -34,10 +34,7 @@ function checkPullUrl(url: string, sub: string): void {
 async function checkIngestParams(ctx: ActionContext): Promise<number | undefined> {
   const p = ctx.params;
   if (p.Procedure && !(await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", p.Procedure))) {
-    throw new ApiError(
-      "InvalidParameter.ProcedureNameNotExist",
-      `The procedure ${p.Procedure} does not exist.`,
-    );
+    throw errors.procedureNameNotExist(`The procedure ${p.Procedure} does not exist.`);
   }
   if (p.MediaStoragePath) {
     throw errors.unsupportedOperation(
@@ -114,7 +111,7 @@ export const uploadActions: ActionFamily = {
       }
       const region = p.StorageRegion || DEFAULT_STORAGE_REGION;
       if (!STORAGE_REGION.test(region) || region.startsWith("cos.")) {
-        throw new ApiError("InvalidParameter.StorageRegion", `The storage region ${region} is not valid.`);
+        throw errors.invalidStorageRegion(`The storage region ${region} is not valid.`);
       }
       const expireMs = await checkIngestParams(ctx);
       if (p.SessionContext && p.SessionContext.length > 1000) {

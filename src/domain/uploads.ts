@@ -9,7 +9,7 @@ import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { blobKey } from "../blobs/types.js";
 import { probeMedia, type ProbedMedia } from "../media/probe.js";
-import { ApiError, errors, TaskFailure } from "../protocol/errors.js";
+import { errors, TaskFailure } from "../protocol/errors.js";
 import type { NewEvent, NewTask, UploadSessionRow } from "../store/types.js";
 import type { Deps } from "./deps.js";
 import { makeEvent } from "./events.js";
@@ -219,10 +219,7 @@ async function finishCommit(deps: Deps, s: UploadSessionRow): Promise<CommittedU
     if (!isImage) {
       await store.releaseUploadCommit(s.id, ["cover"]);
       if (!cover.moved) await rm(cover.path, { force: true });
-      throw new ApiError(
-        "FailedOperation.CoverType",
-        "The uploaded cover is not an image, so it was removed.",
-      );
+      throw errors.failedOperation("CoverType", "The uploaded cover is not an image, so it was removed.");
     }
   }
 

@@ -43,6 +43,12 @@ export const errors = {
   missingParameter: make("MissingParameter", "A required parameter is missing."),
   invalidParameter: make("InvalidParameter", "A parameter has an invalid format or type."),
   unknownParameter: make("UnknownParameter", "An unknown parameter was sent."),
+  procedureNameNotExist: make("InvalidParameter.ProcedureNameNotExist", "The procedure does not exist."),
+  existedProcedureName: make(
+    "InvalidParameter.ExistedProcedureName",
+    "A procedure template with this name already exists.",
+  ),
+  invalidStorageRegion: make("InvalidParameter.StorageRegion", "The storage region is not valid."),
   invalidParameterValue: (sub?: string, message = "A parameter value is invalid.") =>
     new ApiError(sub ? `InvalidParameterValue.${sub}` : "InvalidParameterValue", message),
   requestSizeLimitExceeded: make("RequestSizeLimitExceeded", "The request body is too large."),

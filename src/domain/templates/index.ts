@@ -104,7 +104,7 @@ const byName = (d: FamilyDescriptor) => d.keyField === "Name";
 
 function notFound(d: FamilyDescriptor, key: string): ApiError {
   return byName(d)
-    ? new ApiError("InvalidParameter.ProcedureNameNotExist", `The procedure template ${key} does not exist.`)
+    ? errors.procedureNameNotExist(`The procedure template ${key} does not exist.`)
     : invalid("Definition", `The ${d.family} template ${key} does not exist.`);
 }
 
@@ -152,10 +152,7 @@ export async function createTemplate(
   await d.validate(body, ctx);
   return serialized(appId, async () => {
     if (byName(d) && (await ctx.find(family, body.Name)))
-      throw new ApiError(
-        "InvalidParameter.ExistedProcedureName",
-        `A procedure template named ${body.Name} already exists.`,
-      );
+      throw errors.existedProcedureName(`A procedure template named ${body.Name} already exists.`);
     if ((await deps.store.listTemplates(appId, family)).length >= d.maxCustom)
       throw errors.limitExceeded(
         "TooMuchTemplate",

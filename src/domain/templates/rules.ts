@@ -1,7 +1,7 @@
 // Small declarative checks for template fields: each rule knows how to test a value and how to
 // say what it expects, so a family's validation is a table, and every message reads the same:
 // "VideoTemplate.Fps must be 0 to 100." with the cloud's error code for the field.
-import { ApiError } from "../../protocol/errors.js";
+import { ApiError, errors } from "../../protocol/errors.js";
 
 export interface Rule {
   test(v: any): boolean;
@@ -93,10 +93,7 @@ const CLOUD_SUBCODES = new Set([
 
 /** InvalidParameterValue.<sub> when the cloud has that sub-code, else the bare code. */
 export function invalid(sub: string, message: string): ApiError {
-  return new ApiError(
-    CLOUD_SUBCODES.has(sub) ? `InvalidParameterValue.${sub}` : "InvalidParameterValue",
-    message,
-  );
+  return errors.invalidParameterValue(CLOUD_SUBCODES.has(sub) ? sub : undefined, message);
 }
 
 /** [rule, error sub-code (default: the field name)] per field. */
