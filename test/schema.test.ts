@@ -293,7 +293,13 @@ test("validateRequest: list caps from the spec, a general cap, a request budget"
   validateRequest("DescribeMediaInfos", { FileIds: many(20) }, o);
   rejects(
     () => validateRequest("DescribeMediaInfos", { FileIds: many(21) }, o),
-    "InvalidParameterValue.FileIds",
+    "InvalidParameterValue.FileIdsTooMany",
+  );
+  // Where the cloud has a dedicated code for the cap, it is that one.
+  rejects(
+    () => validateRequest("ModifyMediaInfo", { FileId: "1", AddTags: many(17) }, o),
+    "LimitExceeded.TagCountReachMax",
+    "The parameter `AddTags` has 17 elements; at most 16 are allowed.",
   );
   // Nested lists are capped too, and named by their path.
   const snap = (n: number) => ({

@@ -16,7 +16,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errors } from "../protocol/errors.js";
+import { errors, type ApiError } from "../protocol/errors.js";
 
 export type MemberKind = "string" | "int" | "float" | "bool" | "object" | "list";
 
@@ -42,6 +42,8 @@ export const FLAG_DISABLED = 8;
 type Scalar = "string" | "int" | "uint" | "float" | "bool";
 
 interface Member extends SchemaMember {
+  /** "<Type>.<member>". */
+  key: string;
   /** Resolved object type for kind object, or for a list of objects. */
   type: TypeInfo | undefined;
   /** Scalar kind for scalar members and lists of scalars. */
@@ -96,6 +98,7 @@ function load(): Schema {
   const types = new Map<string, TypeInfo>();
   for (const [name, list] of Object.entries(raw.objects)) {
     const members: Member[] = list.map(([n, kind, member, flags, maxItems]) => ({
+      key: `${name}.${n}`,
       name: n,
       kind,
       member,
@@ -189,6 +192,13 @@ const invalidValue = (path: string, message: string) =>
  */
 export const DEFAULT_MAX_ITEMS = 1000;
 export const MAX_REQUEST_VALUES = 10_000;
+
+/** The cloud's own error for the lists it has a dedicated code for; InvalidParameterValue.<Name> else. */
+const OVER_CAP: Record<string, (message: string) => ApiError> = {
+  "DescribeMediaInfosRequest.FileIds": (m) => errors.invalidParameterValue("FileIdsTooMany", m),
+  "ModifyMediaInfoRequest.AddTags": (m) => errors.limitExceeded("TagCountReachMax", m),
+  "ModifyMediaInfoRequest.AddKeyFrameDescs": (m) => errors.limitExceeded("KeyFrameDescCountReachMax", m),
+};
 
 /** State of one validation walk. */
 interface Walk {
@@ -310,7 +320,11 @@ function checkMember(m: Member, v: unknown, path: string, w: Walk): unknown {
   const arr = asArray(v, w.coerce);
   if (!arr) throw invalidType(path, "list");
   const max = m.maxItems ?? DEFAULT_MAX_ITEMS;
-  if (arr.length > max) throw invalidValue(path, `has ${arr.length} elements; at most ${max} are allowed.`);
+  if (arr.length > max) {
+    const message = `has ${arr.length} elements; at most ${max} are allowed.`;
+    const own = OVER_CAP[m.key];
+    throw own ? own(`The parameter \`${path}\` ${message}`) : invalidValue(path, message);
+  }
   spend(w, arr.length);
   const out = new Array<unknown>(arr.length);
   for (let i = 0; i < arr.length; i++) {
