@@ -325,6 +325,29 @@ describe("transcode", () => {
     assert.deepEqual([v.codec_name, v.width, v.height], ["h264", 480, 360]);
   });
 
+  test("hls (fmp4) → MetaData bitrates measured from the segments, not the playlist", async () => {
+    const d = await outDir();
+    const out = path.join(d, "v.m3u8");
+    const t = {
+      ...FLU_360P,
+      Container: "hls",
+      SegmentType: "fmp4",
+      VideoTemplate: { ...FLU_360P.VideoTemplate, HlsTime: 1 },
+    };
+    const { probed } = await transcode(context(), video, out, t, { sourceDuration: 2 });
+    const m = probed.metaData;
+    let bytes = 0;
+    for (const f of await readdir(d)) if (f !== "v.m3u8") bytes += (await stat(path.join(d, f))).size;
+    assert.ok(
+      (await readdir(d)).some((f) => f.endsWith("_init.mp4")),
+      "an init segment",
+    );
+    near(m.Bitrate, (bytes * 8) / m.Duration, (bytes * 8) / m.Duration / 10, "Bitrate");
+    const streams = m.VideoStreamSet[0]!.Bitrate + m.AudioStreamSet[0]!.Bitrate;
+    assert.ok(m.VideoStreamSet[0]!.Bitrate > 0 && m.AudioStreamSet[0]!.Bitrate > 0, JSON.stringify(m));
+    assert.ok(streams <= m.Bitrate && streams > m.Bitrate * 0.6, `${streams} of ${m.Bitrate}`);
+  });
+
   test("libx265 → hevc tagged hvc1", async () => {
     const d = await outDir();
     const out = path.join(d, "h.mp4");

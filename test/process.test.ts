@@ -28,6 +28,30 @@ async function probeUrl(tools: MediaTools, dir: string, url: string, name: strin
   return probeMedia(tools, file);
 }
 
+/** Bytes of every segment (and init segment) a media playlist URL lists. */
+async function hlsSegmentBytes(playlistUrl: string): Promise<number> {
+  const text = await (await fetch(playlistUrl)).text();
+  const uris = text
+    .split("\n")
+    .map((l) => l.trim())
+    .flatMap((l) =>
+      l.startsWith("#EXT-X-MAP:") ? [/URI="([^"]+)"/.exec(l)![1]!] : l && !l.startsWith("#") ? [l] : [],
+    );
+  assert.ok(uris.length > 0, text);
+  let total = 0;
+  for (const uri of uris) {
+    const res = await fetch(new URL(uri, playlistUrl));
+    assert.equal(res.status, 200, uri);
+    total += (await res.arrayBuffer()).byteLength;
+  }
+  return total;
+}
+
+/** |actual − expected| within `fraction` of expected. */
+function near(actual: number, expected: number, fraction: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= expected * fraction, `${what}: ${actual}, expected ≈ ${expected}`);
+}
+
 describe("media processing", () => {
   let server: OpenvodProcess;
   let vod: Vod;
@@ -112,6 +136,19 @@ describe("media processing", () => {
     assert.ok(
       Math.abs(Number(hlsProbe.format.duration) - 1) < 0.5,
       `hls duration ${hlsProbe.format.duration}`,
+    );
+    // The real bitrate of the segments, not the playlist file's (ffprobe's format.bit_rate).
+    const segmentBytes = await hlsSegmentBytes(hls.Output.Url);
+    const expected = (segmentBytes * 8) / Number(hlsProbe.format.duration);
+    near(hls.Output.Bitrate, expected, 0.1, "HLS Bitrate");
+    const [hv] = hls.Output.VideoStreamSet;
+    const [ha] = hls.Output.AudioStreamSet;
+    assert.ok(hv.Bitrate > 0 && ha.Bitrate > 0, `stream bitrates ${hv.Bitrate} + ${ha.Bitrate}`);
+    // Payload only: MPEG-TS packet headers and padding are in the total alone.
+    const streams = hv.Bitrate + ha.Bitrate;
+    assert.ok(
+      streams <= hls.Output.Bitrate && streams > hls.Output.Bitrate * 0.6,
+      `${streams} of ${hls.Output.Bitrate}`,
     );
 
     const shots = r.SnapshotByTimeOffset![0].Output.PicInfoSet;

@@ -8,10 +8,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { ApiError } from "../src/protocol/errors.js";
+import { unflatten } from "../src/protocol/params.js";
 import {
   actionNames,
   actionTypes,
+  DEFAULT_MAX_ITEMS,
   hasAction,
+  MAX_REQUEST_VALUES,
   hasType,
   objectMembers,
   shapeResponse,
@@ -218,6 +221,151 @@ test("validateRequest: nested ProcessMedia paths", () => {
   assert.deepEqual(out, input);
   assert.notEqual(out.MediaProcessTask, input.MediaProcessTask);
   assert.deepEqual(input, copy);
+});
+
+/** An official example's request parameters: a JSON body (TC3) or a URL's query (legacy form). */
+function exampleParams(input: string): { params: Record<string, unknown>; coerce: boolean } | undefined {
+  const text = input.trim();
+  if (text.startsWith("POST")) {
+    const blank = text.indexOf("\n\n");
+    return blank < 0 ? undefined : { params: JSON.parse(text.slice(blank + 2)), coerce: false };
+  }
+  if (!text.startsWith("http")) return undefined;
+  const common = new Set(["Action", "Version", "Region", "Timestamp", "Nonce", "SecretId", "Signature"]);
+  const pairs = text
+    .slice(text.indexOf("?") + 1)
+    .split(/\n?&/)
+    .map((kv) => kv.trim())
+    .filter((kv) => kv && !kv.startsWith("<"))
+    .map((kv): [string, string] => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])
+    .filter(([k]) => !common.has(k));
+  return { params: unflatten(pairs), coerce: true };
+}
+
+test("official request examples pass the list caps and string rules", { skip: noExamples }, () => {
+  let checked = 0;
+  let valid = 0;
+  for (const [action, list] of Object.entries(examples!.actions))
+    for (const ex of list) {
+      const req = exampleParams(ex.input);
+      if (!req) continue;
+      checked++;
+      try {
+        validateRequest(action, req.params, { coerceStrings: req.coerce });
+        valid++;
+      } catch (err) {
+        // A few examples carry typos (wrong types, missing members); none may trip the new rules.
+        assert.ok(err instanceof ApiError, String(err));
+        assert.doesNotMatch(err.code, /^InvalidParameterValue/, `${action}: ${err.message}`);
+      }
+    }
+  assert.ok(checked > 250 && valid > checked - 5, `${valid} of ${checked} examples valid`);
+});
+
+test("validateRequest: list caps from the spec, a general cap, a request budget", () => {
+  const o = { coerceStrings: false };
+  const many = (n: number, v: unknown = "a") => Array.from({ length: n }, () => v);
+  validateRequest("SearchMedia", { Names: many(10), Tags: many(16) }, o);
+  rejects(
+    () => validateRequest("SearchMedia", { Names: many(11) }, o),
+    "InvalidParameterValue.Names",
+    "The parameter `Names` has 11 elements; at most 10 are allowed.",
+  );
+  rejects(
+    () => validateRequest("SearchMedia", { Tags: many(17) }, o),
+    "InvalidParameterValue.Tags",
+    "The parameter `Tags` has 17 elements; at most 16 are allowed.",
+  );
+  // The legacy form path reaches the same check once its {"0":..} objects become lists.
+  rejects(
+    () =>
+      validateRequest(
+        "SearchMedia",
+        { ClassIds: Object.fromEntries(many(11, "1").map((v, i) => [i, v])) },
+        {
+          coerceStrings: true,
+        },
+      ),
+    "InvalidParameterValue.ClassIds",
+    "The parameter `ClassIds` has 11 elements; at most 10 are allowed.",
+  );
+  // "N 从 0 开始取值，最大 19": 20 elements.
+  validateRequest("DescribeMediaInfos", { FileIds: many(20) }, o);
+  rejects(
+    () => validateRequest("DescribeMediaInfos", { FileIds: many(21) }, o),
+    "InvalidParameterValue.FileIdsTooMany",
+  );
+  // Where the cloud has a dedicated code for the cap, it is that one.
+  rejects(
+    () => validateRequest("ModifyMediaInfo", { FileId: "1", AddTags: many(17) }, o),
+    "LimitExceeded.TagCountReachMax",
+    "The parameter `AddTags` has 17 elements; at most 16 are allowed.",
+  );
+  // Nested lists are capped too, and named by their path.
+  const snap = (n: number) => ({
+    FileId: "1",
+    MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: many(n, "1s") }] },
+  });
+  validateRequest("ProcessMedia", snap(100), o);
+  rejects(
+    () => validateRequest("ProcessMedia", snap(101), o),
+    "InvalidParameterValue.ExtTimeOffsetSet",
+    "The parameter `MediaProcessTask.SnapshotByTimeOffsetTaskSet.0.ExtTimeOffsetSet` has 101 elements; at most 100 are allowed.",
+  );
+  // No stated limit: the general cap.
+  validateRequest("SearchMedia", { Filters: many(DEFAULT_MAX_ITEMS) }, o);
+  rejects(
+    () => validateRequest("SearchMedia", { Filters: many(DEFAULT_MAX_ITEMS + 1) }, o),
+    "InvalidParameterValue.Filters",
+  );
+  // Lists within their caps can still add up: 30 tracks of 1,000 items each.
+  const tracks = many(30, { Type: "Video", TrackItems: many(DEFAULT_MAX_ITEMS, { Type: "Empty" }) });
+  rejects(
+    () => validateRequest("ComposeMedia", { Tracks: tracks, Output: { FileName: "x" } }, o),
+    "InvalidParameterValue",
+    `The request contains more than ${MAX_REQUEST_VALUES} parameter values.`,
+  );
+});
+
+test("validateRequest: lone surrogates and control characters", () => {
+  const o = { coerceStrings: false };
+  const modify = (Description: string) => validateRequest("ModifyMediaInfo", { FileId: "1", Description }, o);
+  assert.equal(modify("line 1\nline 2\tend\r\n").Description, "line 1\nline 2\tend\r\n");
+  assert.equal(modify("emoji \u{1F600} kept").Description, "emoji \u{1F600} kept");
+  rejects(
+    () => modify("a\u0000b"),
+    "InvalidParameterValue.Description",
+    "The parameter `Description` contains the control character U+0000.",
+  );
+  rejects(() => modify("bell\u0007"), "InvalidParameterValue.Description");
+  rejects(
+    () => modify("half \ud83d pair"),
+    "InvalidParameterValue.Description",
+    "The parameter `Description` contains a lone UTF-16 surrogate.",
+  );
+  // Names are single-line: no tab or newline either.
+  rejects(
+    () => validateRequest("ModifyMediaInfo", { FileId: "1", Name: "two\nlines" }, o),
+    "InvalidParameterValue.Name",
+    "The parameter `Name` contains the control character U+000A.",
+  );
+  rejects(
+    () =>
+      validateRequest(
+        "ProcessMedia",
+        {
+          FileId: "1",
+          MediaProcessTask: {
+            TranscodeTaskSet: [
+              { Definition: 100010, WatermarkSet: [{ Definition: 1, TextContent: "a\u0000" }] },
+            ],
+          },
+        },
+        o,
+      ),
+    "InvalidParameterValue.TextContent",
+    "The parameter `MediaProcessTask.TranscodeTaskSet.0.WatermarkSet.0.TextContent` contains the control character U+0000.",
+  );
 });
 
 test("validateRequest: coerceStrings (legacy form/query)", () => {

@@ -8,6 +8,7 @@ import { errorBody, okBody, SerializedResponse, serializeResponse } from "../pro
 import { ApiError, errors } from "../protocol/errors.js";
 import { RateLimiter } from "../protocol/ratelimit.js";
 import { authenticate, type SignedRequest } from "../protocol/signature.js";
+import { assertUtf8Request } from "../protocol/utf8.js";
 import { hasAction, validateRequest } from "../schema/index.js";
 import type { AppRow } from "../store/types.js";
 
@@ -55,6 +56,7 @@ export function createApi(deps: Deps) {
     const def = actions.get(action);
     if (!def) throw errors.unsupportedOperation(`openvod does not implement ${action} yet.`);
     if (!limiter.take(`${auth.secretId}/${action}`, deps.now())) throw errors.requestLimitExceeded();
+    assertUtf8Request(req);
     const params = validateRequest(action, auth.params, { coerceStrings: auth.coerceStrings });
     const app = def.appScoped === false ? await resolveApp(undefined) : await resolveApp(params.SubAppId);
     const result = await def.handler({ deps, app, params, requestId });

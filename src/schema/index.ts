@@ -7,15 +7,16 @@
 // spec/vod-schema.json format:
 //   { "version": "2018-07-17",
 //     "actions": { "<Action>": ["<InputType>", "<OutputType>"] },
-//     "objects": { "<Type>": [ [name, kind, member, flags], ... ] } }   (members in api.json order)
+//     "objects": { "<Type>": [ [name, kind, member, flags, maxItems?], ... ] } }   (api.json order)
 //   kind:   "string" | "int" | "float" | "bool" | "object" | "list"
 //   member: object type name, or "string" | "int64" | "uint64" | "float" | "bool" | "datetime_iso"
 //   flags:  bitmask 1 = required, 2 = output_required, 4 = value_allowed_null, 8 = disabled
+//   maxItems: lists only, when the spec's prose states a length limit for requests
 
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { errors } from "../protocol/errors.js";
+import { errors, type ApiError } from "../protocol/errors.js";
 
 export type MemberKind = "string" | "int" | "float" | "bool" | "object" | "list";
 
@@ -28,6 +29,8 @@ export interface SchemaMember {
   readonly outputRequired: boolean;
   readonly nullable: boolean;
   readonly disabled: boolean;
+  /** Longest list a request may send, when the spec states one. */
+  readonly maxItems: number | undefined;
 }
 
 export const FLAG_REQUIRED = 1;
@@ -39,6 +42,8 @@ export const FLAG_DISABLED = 8;
 type Scalar = "string" | "int" | "uint" | "float" | "bool";
 
 interface Member extends SchemaMember {
+  /** "<Type>.<member>". */
+  key: string;
   /** Resolved object type for kind object, or for a list of objects. */
   type: TypeInfo | undefined;
   /** Scalar kind for scalar members and lists of scalars. */
@@ -61,7 +66,7 @@ interface Schema {
 type RawSchema = {
   version: string;
   actions: Record<string, [string, string]>;
-  objects: Record<string, [string, MemberKind, string, number][]>;
+  objects: Record<string, [string, MemberKind, string, number, number?][]>;
 };
 
 let cached: Schema | undefined;
@@ -92,7 +97,8 @@ function load(): Schema {
   const raw = JSON.parse(readFileSync(locate(), "utf8")) as RawSchema;
   const types = new Map<string, TypeInfo>();
   for (const [name, list] of Object.entries(raw.objects)) {
-    const members: Member[] = list.map(([n, kind, member, flags]) => ({
+    const members: Member[] = list.map(([n, kind, member, flags, maxItems]) => ({
+      key: `${name}.${n}`,
       name: n,
       kind,
       member,
@@ -100,6 +106,7 @@ function load(): Schema {
       outputRequired: (flags & FLAG_OUTPUT_REQUIRED) !== 0,
       nullable: (flags & FLAG_NULLABLE) !== 0,
       disabled: (flags & FLAG_DISABLED) !== 0,
+      maxItems,
       type: undefined,
       scalar: kind === "object" ? undefined : SCALAR_OF[member],
     }));
@@ -169,6 +176,57 @@ const MIN = BigInt(Number.MIN_SAFE_INTEGER);
 const invalidType = (path: string, type: string) =>
   errors.invalidParameter(`The parameter \`${path}\` should be of type ${type}.`);
 
+/** The member name a path ends in ("A.0.B.1" → "B"), for the InvalidParameterValue.<Name> code. */
+const leafName = (path: string) =>
+  path
+    .split(".")
+    .filter((seg) => !INT_RE.test(seg))
+    .pop() ?? "";
+const invalidValue = (path: string, message: string) =>
+  errors.invalidParameterValue(leafName(path), `The parameter \`${path}\` ${message}`);
+
+/**
+ * Lists the spec gives no length for are still capped, and so is the request as a whole: every
+ * list ends up as SQL parameters or as ffmpeg work, and the cloud itself bounds every list it
+ * documents at 100 or less. Both caps are far above any official example.
+ */
+export const DEFAULT_MAX_ITEMS = 1000;
+export const MAX_REQUEST_VALUES = 10_000;
+
+/** The cloud's own error for the lists it has a dedicated code for; InvalidParameterValue.<Name> else. */
+const OVER_CAP: Record<string, (message: string) => ApiError> = {
+  "DescribeMediaInfosRequest.FileIds": (m) => errors.invalidParameterValue("FileIdsTooMany", m),
+  "ModifyMediaInfoRequest.AddTags": (m) => errors.limitExceeded("TagCountReachMax", m),
+  "ModifyMediaInfoRequest.AddKeyFrameDescs": (m) => errors.limitExceeded("KeyFrameDescCountReachMax", m),
+};
+
+/** State of one validation walk. */
+interface Walk {
+  coerce: boolean;
+  /** Values (objects, list elements, scalars) the request may still contain. */
+  left: number;
+}
+
+// Lone surrogates cannot be stored as UTF-8 (they come back as U+FFFD, so the value is never
+// found again) and NUL ends C strings (ffmpeg filter arguments, file names): both are refused in
+// every string. Other C0 controls are refused too, except tab, LF and CR, which descriptions and
+// watermark texts may legitimately contain; names are single-line, so they refuse those as well.
+// With the u flag a surrogate pair is one code point, so this matches only unpaired halves.
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const C0_ANYWHERE = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/;
+const C0_IN_NAME = /[\u0000-\u001f]/;
+const isNameMember = (name: string) => /Names?$|NamePrefixes$/.test(name);
+
+function checkString(v: string, path: string): string {
+  if (LONE_SURROGATE.test(v)) throw invalidValue(path, "contains a lone UTF-16 surrogate.");
+  const bad = (isNameMember(leafName(path)) ? C0_IN_NAME : C0_ANYWHERE).exec(v);
+  if (bad) {
+    const code = bad[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    throw invalidValue(path, `contains the control character U+${code}.`);
+  }
+  return v;
+}
+
 /** Integer from a number / bigint (and, when coercing, a decimal string); undefined when not one. */
 function toInt(v: unknown, coerce: boolean): number | bigint | undefined {
   if (typeof v === "number") return Number.isInteger(v) ? v : undefined;
@@ -183,7 +241,7 @@ function toInt(v: unknown, coerce: boolean): number | bigint | undefined {
 function checkScalar(s: Scalar, v: unknown, path: string, coerce: boolean): unknown {
   switch (s) {
     case "string":
-      if (typeof v === "string") return v;
+      if (typeof v === "string") return checkString(v, path);
       if (coerce && (typeof v === "number" || typeof v === "boolean")) return String(v);
       throw invalidType(path, "string");
     case "int":
@@ -224,19 +282,31 @@ function asArray(v: unknown, coerce: boolean): unknown[] | undefined {
   return out;
 }
 
-function checkObject(t: TypeInfo, v: unknown, path: string, coerce: boolean): Record<string, unknown> {
+/** Counts n more values against the request's budget. */
+function spend(w: Walk, n: number): void {
+  w.left -= n;
+  if (w.left < 0)
+    throw errors.invalidParameterValue(
+      undefined,
+      `The request contains more than ${MAX_REQUEST_VALUES} parameter values.`,
+    );
+}
+
+function checkObject(t: TypeInfo, v: unknown, path: string, w: Walk): Record<string, unknown> {
   if (!isPlainObject(v))
     throw path
       ? invalidType(path, "object")
       : errors.invalidParameter("The request parameters should be an object.");
   const prefix = path ? path + "." : "";
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(v)) {
+  const keys = Object.keys(v);
+  spend(w, keys.length);
+  for (const key of keys) {
     const m = t.byName.get(key);
     if (!m) throw errors.unknownParameter(`The parameter \`${prefix}${key}\` is not recognized.`);
     const x = v[key];
     if (x === null || x === undefined) continue; // treated as absent
-    out[key] = checkMember(m, x, prefix + key, coerce);
+    out[key] = checkMember(m, x, prefix + key, w);
   }
   for (const m of t.required)
     if (out[m.name] === undefined)
@@ -244,17 +314,24 @@ function checkObject(t: TypeInfo, v: unknown, path: string, coerce: boolean): Re
   return out;
 }
 
-function checkMember(m: Member, v: unknown, path: string, coerce: boolean): unknown {
-  if (m.kind === "object") return checkObject(m.type!, v, path, coerce);
-  if (m.kind !== "list") return checkScalar(m.scalar!, v, path, coerce);
-  const arr = asArray(v, coerce);
+function checkMember(m: Member, v: unknown, path: string, w: Walk): unknown {
+  if (m.kind === "object") return checkObject(m.type!, v, path, w);
+  if (m.kind !== "list") return checkScalar(m.scalar!, v, path, w.coerce);
+  const arr = asArray(v, w.coerce);
   if (!arr) throw invalidType(path, "list");
+  const max = m.maxItems ?? DEFAULT_MAX_ITEMS;
+  if (arr.length > max) {
+    const message = `has ${arr.length} elements; at most ${max} are allowed.`;
+    const own = OVER_CAP[m.key];
+    throw own ? own(`The parameter \`${path}\` ${message}`) : invalidValue(path, message);
+  }
+  spend(w, arr.length);
   const out = new Array<unknown>(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const e = arr[i];
     const p = `${path}.${i}`;
     if (e === null || e === undefined) throw invalidType(p, m.type ? "object" : m.scalar!);
-    out[i] = m.type ? checkObject(m.type, e, p, coerce) : checkScalar(m.scalar!, e, p, coerce);
+    out[i] = m.type ? checkObject(m.type, e, p, w) : checkScalar(m.scalar!, e, p, w.coerce);
   }
   return out;
 }
@@ -263,7 +340,9 @@ function checkMember(m: Member, v: unknown, path: string, coerce: boolean): unkn
  * Validate (and, for legacy signatures, coerce) an action's request parameters against its input
  * type. Common parameters (Action, Version, Region, Timestamp, Nonce, SecretId, Signature, ...)
  * must be stripped by the caller. Returns a new object; the input is not mutated.
- * Throws ApiError InvalidAction / MissingParameter / InvalidParameter / UnknownParameter.
+ * Throws ApiError InvalidAction / MissingParameter / InvalidParameter / UnknownParameter, and
+ * InvalidParameterValue for a list longer than its cap, a request with too many values, or a
+ * string with a lone surrogate or a forbidden control character.
  */
 export function validateRequest(
   action: string,
@@ -272,7 +351,7 @@ export function validateRequest(
 ): Record<string, unknown> {
   const io = load().actions.get(action);
   if (!io) throw errors.invalidAction();
-  return checkObject(typeOf(io[0]), params, "", opts.coerceStrings);
+  return checkObject(typeOf(io[0]), params, "", { coerce: opts.coerceStrings, left: MAX_REQUEST_VALUES });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ import {
   throwIfAborted,
 } from "./common.js";
 import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
+import { playlistSegments } from "./hls.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
 import { planWatermarks } from "./watermark.js";
 
@@ -273,35 +274,12 @@ interface SegmentStats {
   peakBps: number;
 }
 
-/** Sizes and durations of the segments a variant playlist lists (plus its init segment). */
+/** Sizes and durations of the segments a variant playlist lists (plus its init segment and itself). */
 async function playlistStats(dir: string, playlist: string): Promise<SegmentStats> {
-  const text = await readFile(path.join(dir, playlist), "utf8");
-  let bytes = (await stat(path.join(dir, playlist))).size;
-  let seconds = 0;
-  let peakBps = 0;
-  let pending: number | undefined;
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    const inf = /^#EXTINF:([\d.]+)/.exec(line);
-    if (inf) {
-      pending = Number(inf[1]);
-      continue;
-    }
-    const map = /^#EXT-X-MAP:URI="([^"]+)"/.exec(line);
-    if (map) {
-      bytes += (await stat(path.join(dir, map[1]!))).size;
-      continue;
-    }
-    if (line && !line.startsWith("#") && pending !== undefined) {
-      const size = (await stat(path.join(dir, line))).size;
-      bytes += size;
-      seconds += pending;
-      // Very short last segments would exaggerate the peak: count them as at least 1 s.
-      peakBps = Math.max(peakBps, (size * 8) / Math.max(1, pending));
-      pending = undefined;
-    }
-  }
-  return { bytes, seconds, peakBps };
+  const list = await playlistSegments(dir, playlist);
+  // Very short last segments would exaggerate the peak: count them as at least 1 s.
+  const peakBps = Math.max(0, ...list.segments.map((seg) => (seg.bytes * 8) / Math.max(1, seg.seconds)));
+  return { bytes: list.bytes + list.playlistBytes, seconds: list.seconds, peakBps };
 }
 
 async function hlsResult(dir: string, renditions: Rendition[], fps: number): Promise<AdaptiveResult> {

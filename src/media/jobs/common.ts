@@ -333,8 +333,9 @@ export function mapError(err: unknown, inputAbsolute?: string): unknown {
   if (err instanceof JobError) return err;
   if (err instanceof MediaError) {
     if (err.kind === "aborted") return err;
-    if (err.kind === "timeout") return internalError(`media processing failed: ${err.message}`);
-    if (err.kind === "spawn") return internalError(`ffmpeg could not be started: ${err.message}`);
+    if (err.kind === "timeout") return internalError(`media processing failed: ${stripPaths(err.message)}`);
+    // The spawn message names the binary and may echo an argument: neither belongs in a task.
+    if (err.kind === "spawn") return internalError(`ffmpeg could not be started: ${stripPaths(err.message)}`);
     const name = inputAbsolute ? path.basename(inputAbsolute) : "";
     const detail = inputAbsolute ? clean(err, inputAbsolute, name) : lastLine(err.stderrTail) || err.message;
     const tail = err.stderrTail;
@@ -346,7 +347,9 @@ export function mapError(err: unknown, inputAbsolute?: string): unknown {
   }
   if (err instanceof TaskFailure) return badSource(err.message);
   if (isAbortError(err)) return err;
-  return internalError(`media processing failed: ${err instanceof Error ? err.message : String(err)}`);
+  return internalError(
+    `media processing failed: ${stripPaths(err instanceof Error ? err.message : String(err))}`,
+  );
 }
 
 function isAbortError(err: unknown): boolean {

@@ -35,6 +35,7 @@ import {
   type SourceInfo,
 } from "./common.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
+import { measureHls } from "./hls.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
 import { planWatermarks } from "./watermark.js";
 import type { ProbedMedia } from "../probe.js";
@@ -218,7 +219,9 @@ export async function transcode(
         } else {
           mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
         }
-        await run(path.join(dir, `${stem}.m3u8`), mux);
+        const playlist = path.join(dir, `${stem}.m3u8`);
+        await run(playlist, mux);
+        probed = await measureHls(ctx.tools, playlist, probed!, budget.runTimeout(60_000), ctx.signal);
       });
     } else {
       await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(plan.container)));
