@@ -262,11 +262,46 @@ describe("API protocol", () => {
         const a = await rawRequest(server.port, method, "/", headers, body);
         assert.equal(errorCode(a), code, `${method} ${JSON.stringify(headers)}`);
       }
-      // Other paths are not the API: a plain 404.
-      assert.equal((await rawRequest(server.port, "POST", "/index.html", {})).status, 404);
+      // Other paths are not the API, and say so the way the SDK reads it.
+      for (const [method, path] of [
+        ["POST", "/index.html"],
+        ["GET", "/v1/task?x=1"],
+        ["DELETE", "/api/"],
+        ["GET", "/%zz"],
+      ]) {
+        const a = await rawRequest(server.port, method!, path!, {});
+        assert.equal(errorCode(a), "UnsupportedProtocol", `${method} ${path}`);
+      }
+      // Under /files and /cos an unmatched path stays a plain 404.
+      for (const path of ["/files/no/such.mp4", "/cos"]) {
+        assert.equal((await rawRequest(server.port, "GET", path, {})).status, 404, path);
+      }
       // And the server is still healthy afterwards.
       const h = await rawRequest(server.port, "GET", "/healthz", {});
       assert.equal(h.status, 200);
+    });
+
+    it("headers over Node's limit → HTTP 200 RequestSizeLimitExceeded, and the SDK reads it", async () => {
+      const big = { "X-Padding": "p".repeat(20_000) };
+      const body = JSON.stringify({ TaskId: taskId });
+      const a = await rawRequest(
+        server.port,
+        "POST",
+        "/",
+        {
+          ...tc3Headers({ secretId: SECRET_ID, secretKey: SECRET_KEY, body }),
+          ...big,
+        },
+        body,
+      );
+      assert.equal(errorCode(a), "RequestSizeLimitExceeded");
+      assert.match(a.json.Response.Error.Message, /headers exceed \d+ bytes/);
+      // The official SDK, with an oversized header of its own, reads it as an API error.
+      const vod = server.client();
+      const e = await sdkError(() => vod.request("DescribeTaskDetail", { TaskId: taskId }, { headers: big }));
+      assert.equal(e.code, "RequestSizeLimitExceeded", e.message);
+      assert.match(e.requestId, UUID);
+      assert.equal((await rawRequest(server.port, "GET", "/healthz", {})).status, 200);
     });
 
     it("GET /healthz → 200", async () => {
