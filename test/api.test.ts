@@ -171,6 +171,44 @@ describe("API protocol", () => {
       }
     });
 
+    it("a legacy-signed request sent again within the window → AuthFailure.SignatureFailure; TC3 repeats pass", async () => {
+      const ts = nowSec();
+      const send = (params: Record<string, string>, nonce: string) =>
+        rawRequest(
+          server.port,
+          "POST",
+          "/",
+          { "Content-Type": "application/x-www-form-urlencoded" },
+          legacyForm(params, {
+            secretId: SECRET_ID,
+            secretKey: SECRET_KEY,
+            host: `127.0.0.1:${server.port}`,
+            action: "DescribeTaskDetail",
+            ts,
+            nonce,
+          }),
+        );
+      const nonce = String(10_000 + Math.floor(Math.random() * 50_000));
+      const first = await send({ TaskId: taskId }, nonce);
+      assert.equal(first.json.Response.Status, "FINISH", first.text);
+      const replayed = await send({ TaskId: taskId }, nonce);
+      assert.equal(errorCode(replayed), "AuthFailure.SignatureFailure");
+      assert.match(replayed.json.Response.Error.Message, /received before/);
+      // The same Nonce in another request (the SDKs draw it from 0..65535) is no replay.
+      const other = await send({ TaskId: "no-such-task" }, nonce);
+      assert.notEqual(other.json.Response.Error?.Code, "AuthFailure.SignatureFailure", other.text);
+      // TC3 has no nonce: the same signed poll twice in a second is answered twice.
+      const body = JSON.stringify({ TaskId: taskId });
+      const headers = tc3Headers({ secretId: SECRET_ID, secretKey: SECRET_KEY, body, ts });
+      for (let i = 0; i < 2; i++) {
+        const a = await rawRequest(server.port, "POST", "/", headers, body);
+        assert.equal(a.json.Response.Status, "FINISH", a.text);
+      }
+      // The official SDK in legacy mode: a fresh Nonce and signature each time, never refused.
+      const vod = server.client({ signMethod: "HmacSHA256" });
+      for (let i = 0; i < 20; i++) await vod.DescribeTaskDetail({ TaskId: taskId });
+    });
+
     it("malformed JSON with a valid signature → InvalidParameter over HTTP 200", async () => {
       const a = await signedPost(server, '{"TaskId": "abc",');
       assert.equal(errorCode(a), "InvalidParameter");
@@ -224,11 +262,46 @@ describe("API protocol", () => {
         const a = await rawRequest(server.port, method, "/", headers, body);
         assert.equal(errorCode(a), code, `${method} ${JSON.stringify(headers)}`);
       }
-      // Other paths are not the API: a plain 404.
-      assert.equal((await rawRequest(server.port, "POST", "/index.html", {})).status, 404);
+      // Other paths are not the API, and say so the way the SDK reads it.
+      for (const [method, path] of [
+        ["POST", "/index.html"],
+        ["GET", "/v1/task?x=1"],
+        ["DELETE", "/api/"],
+        ["GET", "/%zz"],
+      ]) {
+        const a = await rawRequest(server.port, method!, path!, {});
+        assert.equal(errorCode(a), "UnsupportedProtocol", `${method} ${path}`);
+      }
+      // Under /files and /cos an unmatched path stays a plain 404.
+      for (const path of ["/files/no/such.mp4", "/cos"]) {
+        assert.equal((await rawRequest(server.port, "GET", path, {})).status, 404, path);
+      }
       // And the server is still healthy afterwards.
       const h = await rawRequest(server.port, "GET", "/healthz", {});
       assert.equal(h.status, 200);
+    });
+
+    it("headers over Node's limit → HTTP 200 RequestSizeLimitExceeded, and the SDK reads it", async () => {
+      const big = { "X-Padding": "p".repeat(20_000) };
+      const body = JSON.stringify({ TaskId: taskId });
+      const a = await rawRequest(
+        server.port,
+        "POST",
+        "/",
+        {
+          ...tc3Headers({ secretId: SECRET_ID, secretKey: SECRET_KEY, body }),
+          ...big,
+        },
+        body,
+      );
+      assert.equal(errorCode(a), "RequestSizeLimitExceeded");
+      assert.match(a.json.Response.Error.Message, /headers exceed \d+ bytes/);
+      // The official SDK, with an oversized header of its own, reads it as an API error.
+      const vod = server.client();
+      const e = await sdkError(() => vod.request("DescribeTaskDetail", { TaskId: taskId }, { headers: big }));
+      assert.equal(e.code, "RequestSizeLimitExceeded", e.message);
+      assert.match(e.requestId, UUID);
+      assert.equal((await rawRequest(server.port, "GET", "/healthz", {})).status, 200);
     });
 
     it("GET /healthz → 200", async () => {

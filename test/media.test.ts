@@ -203,6 +203,27 @@ describe("probeMedia", () => {
     });
   });
 
+  test("messages name the file for what it is: the source by default, an output when told", async () => {
+    const fake = path.join(dir, "fake-out.mp4");
+    await writeFile(fake, "this is not a video\n");
+    await assert.rejects(
+      probeMedia(tools, fake),
+      /^TaskFailure: The source file fake-out\.mp4 could not be read/,
+    );
+    await assert.rejects(
+      probeMedia(tools, fake, undefined, undefined, "output fake-out.mp4"),
+      (err: Error) =>
+        /^The output fake-out\.mp4 could not be read as media/.test(err.message) &&
+        !/source/.test(err.message),
+    );
+    await assert.rejects(
+      probeMedia(tools, path.join(dir, "gone.mp4"), undefined, undefined, "output gone.mp4"),
+      {
+        message: "The output gone.mp4 does not exist.",
+      },
+    );
+  });
+
   test("a 0-byte file is a SourceFileError without running ffprobe", async () => {
     const empty = path.join(dir, "empty.mp4");
     await writeFile(empty, "");

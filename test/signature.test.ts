@@ -6,6 +6,7 @@ import * as tencentcloud from "tencentcloud-sdk-nodejs-vod";
 import { ApiError } from "../src/protocol/errors.js";
 import { authenticate, type SignedRequest } from "../src/protocol/signature.js";
 import { unflatten } from "../src/protocol/params.js";
+import { ReplayRecord } from "../src/protocol/replay.js";
 import { legacyForm as signLegacy, tc3Headers as signTc3, type Tc3Options } from "./helpers/sign.js";
 
 // The SDK's fetch wrapper routes everything through http_proxy when it is set.
@@ -382,6 +383,22 @@ describe("authenticate() directly", () => {
     } catch (e) {
       assert.ok(e instanceof ApiError && !e.message.includes(KEY));
     }
+  });
+});
+
+describe("ReplayRecord", () => {
+  it("refuses a key again until it expires, and stays bounded", () => {
+    const r = new ReplayRecord(3);
+    assert.equal(r.firstSeen("a", 100, 50), true);
+    assert.equal(r.firstSeen("a", 100, 99), false);
+    assert.equal(r.firstSeen("a", 100, 100), false);
+    // Past its Timestamp's window the request would be refused as expired: the entry may go.
+    assert.equal(r.firstSeen("a", 300, 101), true);
+    for (const k of ["b", "c", "d", "e"]) assert.equal(r.firstSeen(k, 300, 102), true);
+    assert.ok(r.size <= 3, `size ${r.size}`);
+    // The newest are kept; the oldest went first.
+    assert.equal(r.firstSeen("e", 300, 103), false);
+    assert.equal(r.firstSeen("a", 300, 103), true);
   });
 });
 

@@ -6,13 +6,14 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import COS from "cos-nodejs-sdk-v5";
+import COS2 from "cos-nodejs-sdk-v5-v2";
 import { cosSignature, parseCosAuthorization } from "../src/cos/signature.js";
 import { locateMediaTools } from "../src/media/tools.js";
 import { makeAudio, makeImage, makeVideo } from "./helpers/media.js";
@@ -74,14 +75,22 @@ interface Applied {
 }
 
 type Style = "domain" | "ip" | "bare";
+/** The two majors of cos-nodejs-sdk-v5 in use: 2.x (vod-node-sdk's) and 3.x (openvod's own and npm's latest; it also signs Content-Type). */
+const COS_MAJORS = { 2: COS2 as unknown as typeof COS, 3: COS } as const;
 
-function cosFor(server: OpenvodProcess, a: Applied, style: Style, over: Record<string, unknown> = {}): COS {
+function cosFor(
+  server: OpenvodProcess,
+  a: Applied,
+  style: Style,
+  over: Record<string, unknown> = {},
+  Cos: typeof COS = COS,
+): COS {
   const c = a.TempCertificate;
   const where =
     style === "ip"
       ? { Ip: `127.0.0.1:${server.port}` }
       : { Domain: style === "domain" ? `127.0.0.1:${server.port}/cos/{Bucket}` : `127.0.0.1:${server.port}` };
-  return new COS({
+  return new Cos({
     SecretId: c.SecretId,
     SecretKey: c.SecretKey,
     XCosSecurityToken: c.Token,
@@ -144,6 +153,8 @@ function rawCos(
     signPath: string;
     query?: Record<string, string>;
     headers?: Record<string, string>;
+    /** Headers sent in place of the signed ones (a request changed on its way). */
+    altered?: Record<string, string>;
     body?: Buffer;
     chunked?: boolean;
   },
@@ -168,7 +179,7 @@ function rawCos(
         port: server.port,
         method: o.method,
         path: o.path + (qs ? `?${qs}` : ""),
-        headers: { ...headers, authorization, "x-cos-security-token": c.Token },
+        headers: { ...headers, ...o.altered, authorization, "x-cos-security-token": c.Token },
       },
       (res) => {
         let body = "";
@@ -362,6 +373,52 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", () => {
     assert.equal(info.BasicInfo.Type, "wav");
   });
 
+  for (const major of [2, 3] as const) {
+    for (const style of ["domain", "ip", "bare"] as const) {
+      it(`cos-nodejs-sdk-v5 ${major}.x, ${style} addressing: putObject and sliceUploadFile of an .mp4 keep its Content-Type`, async () => {
+        const Cos = COS_MAJORS[major];
+        assert.equal((Cos as any).version.split(".")[0], String(major));
+        const put = await apply({ MediaName: `put-${major}-${style}` });
+        assert.match(put.MediaStoragePath, /\.mp4$/);
+        const c = cosFor(server, put, style, {}, Cos);
+        const base = { Bucket: put.StorageBucket, Region: put.StorageRegion, Key: put.MediaStoragePath };
+        // A stream of a file: the SDK (3.x) sends the file's type, video/mp4, and signs it.
+        await cos((cb) =>
+          c.putObject(
+            { ...base, Body: createReadStream(join(dir, "clip.mp4")), ContentLength: clip.length },
+            cb,
+          ),
+        );
+        const head = await cos((cb) => c.headObject(base, cb));
+        assert.equal(Number(head.headers["content-length"]), clip.length);
+        if (major === 3) assert.equal(head.headers["content-type"], "video/mp4");
+        const r: any = await vod.CommitUpload({ VodSessionKey: put.VodSessionKey });
+        await checkMedia(r.FileId, clip, `put-${major}-${style}`);
+
+        const slice = await apply({ MediaName: `slice-${major}-${style}` });
+        const cs = cosFor(server, slice, style, {}, Cos);
+        const sbase = {
+          Bucket: slice.StorageBucket,
+          Region: slice.StorageRegion,
+          Key: slice.MediaStoragePath,
+        };
+        // Without a ContentType both majors send an empty Content-Type on InitiateMultipartUpload.
+        const type = style === "domain" ? { ContentType: "video/mp4" } : {};
+        const done = await cos((cb) =>
+          cs.sliceUploadFile(
+            { ...sbase, ...type, FilePath: join(dir, "clip.mp4"), SliceSize: MiB } as any,
+            cb,
+          ),
+        );
+        assert.match(done.ETag, /^"[0-9a-f]{32}-1"$/);
+        const shead = await cos((cb) => cs.headObject(sbase, cb));
+        assert.equal(shead.headers["content-type"], type.ContentType ?? "application/octet-stream");
+        const rs: any = await vod.CommitUpload({ VodSessionKey: slice.VodSessionKey });
+        await checkMedia(rs.FileId, clip, `slice-${major}-${style}`);
+      });
+    }
+  }
+
   it("with a Procedure: the task starts on commit, NewFileUpload names it, its output is served", async () => {
     await vod.CreateProcedureTemplate({
       Name: "uploadSnapshot",
@@ -507,6 +564,33 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", () => {
       await cos((cb) => c.putObject({ ...base, Key: a.CoverStoragePath, Body: cover }, cb));
       const r: any = await vod.CommitUpload({ VodSessionKey: a.VodSessionKey });
       assert.equal(sha1(await fetchBytes(r.CoverUrl)), sha1(cover));
+    });
+
+    it("Content-Type is verified as sent: changed after signing, 403 SignatureDoesNotMatch; odd or empty, kept as signed", async () => {
+      const a = await apply();
+      const c = cosFor(server, a, "domain");
+      const base = { Bucket: a.StorageBucket, Region: a.StorageRegion, Key: a.MediaStoragePath };
+      const put = (headers: Record<string, string>, altered?: Record<string, string>) =>
+        rawCos(server, a, {
+          method: "PUT",
+          path: `/cos/${a.StorageBucket}/${key(a.MediaStoragePath)}`,
+          signPath: a.MediaStoragePath,
+          headers,
+          altered,
+          body: clip,
+        });
+      const changed = await put({ "content-type": "video/mp4" }, { "content-type": "text/html" });
+      assert.deepEqual([changed.status, xmlCode(changed.body)], [403, "SignatureDoesNotMatch"]);
+      for (const type of ["not a media type", 'video/mp4; codecs="avc1.64001e"']) {
+        const ok = await put({ "content-type": type });
+        assert.equal(ok.status, 200, ok.body);
+        const head = await cos((cb) => c.headObject(base, cb));
+        assert.equal(head.headers["content-type"], type);
+      }
+      // An empty one is no type: the object gets COS's default.
+      assert.equal((await put({ "content-type": "" })).status, 200);
+      const head = await cos((cb) => c.headObject(base, cb));
+      assert.equal(head.headers["content-type"], "application/octet-stream");
     });
 
     it("a wrong signature: 403 SignatureDoesNotMatch; an unknown SecretId: 403 InvalidAccessKeyId; no token: 403 AccessDenied", async () => {
@@ -803,7 +887,7 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", () => {
     });
   });
 
-  it("the COS signature check agrees with cos-nodejs-sdk-v5's getAuthorization", () => {
+  it("the COS signature check agrees with getAuthorization of cos-nodejs-sdk-v5 2.x and 3.x", () => {
     const cases = [
       {
         Method: "put",
@@ -823,9 +907,15 @@ describe("upload: ApplyUpload, the COS endpoint, CommitUpload", () => {
         Query: { uploadId: "1+2=3&4" },
         Headers: { Host: "h", "x-cos-meta-a": "B c" },
       },
+      {
+        Method: "put",
+        Pathname: "/upload/x/f0.mp4",
+        Query: {},
+        Headers: { host: "h", "content-type": 'video/mp4; codecs="avc1"', "content-length": "9" },
+      },
     ];
-    for (const c of cases) {
-      const authorization = COS.getAuthorization({ SecretId: "AKIDa", SecretKey: "sk", ...c } as any);
+    for (const [c, Cos] of cases.flatMap((c) => Object.values(COS_MAJORS).map((Cos) => [c, Cos] as const))) {
+      const authorization = Cos.getAuthorization({ SecretId: "AKIDa", SecretKey: "sk", ...c } as any);
       const auth = parseCosAuthorization(authorization)!;
       assert.ok(auth, authorization);
       const headers = Object.fromEntries(Object.entries(c.Headers).map(([k, v]) => [k.toLowerCase(), v]));

@@ -23,7 +23,18 @@ export function clientOptions(cmd: Command): Command {
       "--secret-key <key>",
       "SecretKey (default: OPENVOD_SECRET_KEY, TENCENTCLOUD_SECRET_KEY or the data dir's key)",
     )
-    .option("--data-dir <dir>", "where to find generated keys", process.env.OPENVOD_DATA_DIR ?? "./data");
+    .option(
+      "--data-dir <dir>",
+      "the server's data directory, read for its generated keys when none is given",
+      process.env.OPENVOD_DATA_DIR ?? "./data",
+    )
+    .addHelpText(
+      "after",
+      "\nKeys: --secret-id/--secret-key, else OPENVOD_SECRET_ID/OPENVOD_SECRET_KEY, else\n" +
+        "TENCENTCLOUD_SECRET_ID/TENCENTCLOUD_SECRET_KEY, else the pair `openvod serve` generated in\n" +
+        "<data dir>/credentials.json. The data dir is ./data of the current directory unless\n" +
+        "--data-dir or OPENVOD_DATA_DIR says otherwise: run from where the server runs, or pass it.\n",
+    );
 }
 
 export async function makeClient(o: ClientOptions & { dataDir?: string }): Promise<VodClient> {
@@ -31,13 +42,16 @@ export async function makeClient(o: ClientOptions & { dataDir?: string }): Promi
   let secretKey = o.secretKey ?? process.env.OPENVOD_SECRET_KEY ?? process.env.TENCENTCLOUD_SECRET_KEY;
   if (!secretId || !secretKey) {
     const { readFileSync } = await import("node:fs");
-    const { join } = await import("node:path");
+    const { resolve } = await import("node:path");
+    const file = resolve(o.dataDir ?? "./data", "credentials.json");
     try {
-      const keys = JSON.parse(readFileSync(join(o.dataDir ?? "./data", "credentials.json"), "utf8"));
+      const keys = JSON.parse(readFileSync(file, "utf8"));
       secretId = keys.SecretId;
       secretKey = keys.SecretKey;
     } catch {
-      throw new Error("no credentials: pass --secret-id/--secret-key or --data-dir of the server");
+      throw new Error(
+        `no credentials: no --secret-id/--secret-key, no OPENVOD_SECRET_ID/KEY and no ${file}; pass the keys or the server's --data-dir`,
+      );
     }
   }
   return new tencentcloud.vod.v20180717.Client({

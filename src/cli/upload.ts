@@ -1,6 +1,7 @@
 // `openvod upload FILE`: the upload flow applications run, with the official clients:
 // ApplyUpload (tencentcloud-sdk-nodejs-vod), the file and cover to openvod's COS endpoint with the
-// temporary credentials (cos-nodejs-sdk-v5 sliceUploadFile, as vod-node-sdk does), CommitUpload.
+// temporary credentials (cos-nodejs-sdk-v5 sliceUploadFile, as vod-node-sdk does; openvod's COS
+// endpoint takes both the 2.x vod-node-sdk bundles and the 3.x used here), CommitUpload.
 // Prints the CommitUpload answer as JSON on stdout; a progress bar on stderr when it is a terminal.
 import { statSync } from "node:fs";
 import { basename, extname } from "node:path";
@@ -85,6 +86,13 @@ export function uploadCommand(program: Command): void {
           size: mib(size),
           speed: "0.0",
         });
+        // The average since the start: the SDK's own speed is per interval and reads 0 at the end.
+        const started = performance.now();
+        const show = (loaded: number) =>
+          bar.update(loaded, {
+            done: mib(loaded),
+            speed: mib(loaded / Math.max((performance.now() - started) / 1000, 0.001)),
+          });
         return new Promise<void>((resolve, reject) => {
           cos.sliceUploadFile(
             {
@@ -93,11 +101,11 @@ export function uploadCommand(program: Command): void {
               Key: key,
               FilePath: path,
               SliceSize: sliceSize,
-              onProgress: (p) => bar.update(p.loaded, { done: mib(p.loaded), speed: mib(p.speed ?? 0) }),
+              onProgress: (p) => show(p.loaded),
             },
             (err) => {
               if (!err) {
-                bar.update(size, { done: mib(size) });
+                show(size);
                 return resolve();
               }
               const e = err as { code?: string; message?: string; error?: { Message?: string } };

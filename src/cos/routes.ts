@@ -113,13 +113,13 @@ interface Authorized {
   which: Which | undefined;
 }
 
+/** A request header as the client sent it (req.raw.headers: fastify's view may carry an overlay, see below). */
 function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
+  const v = req.raw.headers[name];
   return Array.isArray(v) ? v[0] : v;
 }
 
 const ids = new WeakMap<FastifyRequest, string>();
-const rawContentType = new WeakMap<FastifyRequest, string | undefined>();
 
 function requestIdOf(req: FastifyRequest): string {
   let id = ids.get(req);
@@ -166,7 +166,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
       method: req.method,
       pathname: t.pathname,
       query: t.query,
-      headers: req.headers,
+      headers: req.raw.headers,
     });
     if (!signatureMatches(expected, auth.signature)) throw cosErrors.signatureDoesNotMatch();
     // Parameters that change what a request does must be signed.
@@ -225,7 +225,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
 
   async function putObject(req: FastifyRequest, reply: FastifyReply, a: Authorized): Promise<void> {
     const { session: s, which } = a;
-    if (req.headers["x-cos-copy-source"])
+    if (header(req, "x-cos-copy-source"))
       throw cosErrors.notImplemented("PutObject - Copy is not supported.");
     await mkdir(dirOf(s), { recursive: true });
     const file = newFileName(which!);
@@ -238,7 +238,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
       file,
       size: got.size,
       etag,
-      contentType: rawContentType.get(req) || "application/octet-stream",
+      contentType: header(req, "content-type") || "application/octet-stream",
       lastModified: deps.now(),
     });
     reply.header("etag", quoted(etag)).code(200).send();
@@ -258,7 +258,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
       uploadId,
       sessionId: s.id,
       target: which!,
-      contentType: rawContentType.get(req) || "application/octet-stream",
+      contentType: header(req, "content-type") || "application/octet-stream",
       createTime: now,
     });
     sendXml(reply, 200, "InitiateMultipartUploadResult", {
@@ -309,7 +309,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
   async function complete(req: FastifyRequest, reply: FastifyReply, a: Authorized, t: Target): Promise<void> {
     const { session: s, which } = a;
     const mp = await multipartOf(s, which!, t);
-    const expected = contentMd5(req.headers["content-md5"]);
+    const expected = contentMd5(header(req, "content-md5"));
     const body = await readSmallBody(req.raw, MAX_XML_BYTES);
     if (expected && !expected.equals(createHash("md5").update(body).digest())) {
       throw cosErrors.invalidDigest("The Content-MD5 you specified did not match what we received.");
@@ -514,13 +514,18 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
   }
 
   await app.register(async (cos) => {
-    // The stream is the handler's: no parser reads it, whatever the (possibly empty or odd)
-    // Content-Type the SDK sends, which is kept for the object's metadata.
+    // The stream is the handler's: no parser reads it, whatever the Content-Type. That header
+    // stays as received in req.raw.headers, where the signature check (cos-nodejs-sdk-v5 3.x signs
+    // it) and the object's metadata read it. Fastify answers 415 to a Content-Type that is no
+    // media type before any parser runs, and both SDK majors send an empty one on
+    // InitiateMultipartUpload: fastify's own view gets a neutral type through the documented
+    // additive `request.headers` setter, which leaves req.raw.headers alone.
     cos.removeAllContentTypeParsers();
     cos.addContentTypeParser("*", (_req, _payload, done) => done(null));
     cos.addHook("onRequest", async (req, reply) => {
-      rawContentType.set(req, header(req, "content-type"));
-      req.raw.headers["content-type"] = "application/octet-stream";
+      if (req.raw.headers["content-type"] !== undefined) {
+        req.headers = { "content-type": "application/octet-stream" };
+      }
       reply
         .header("x-cos-request-id", requestIdOf(req))
         .header("access-control-allow-origin", "*")

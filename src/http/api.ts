@@ -7,6 +7,7 @@ import type { Deps } from "../domain/deps.js";
 import { errorBody, okBody, SerializedResponse, serializeResponse } from "../protocol/envelope.js";
 import { ApiError, errors } from "../protocol/errors.js";
 import { RateLimiter } from "../protocol/ratelimit.js";
+import { ReplayRecord } from "../protocol/replay.js";
 import { authenticate, type SignedRequest } from "../protocol/signature.js";
 import { assertUtf8Request } from "../protocol/utf8.js";
 import { hasAction, validateRequest } from "../schema/index.js";
@@ -25,6 +26,7 @@ export interface ApiAnswer {
 
 export function createApi(deps: Deps) {
   const limiter = new RateLimiter(deps.config.rateLimit);
+  const replays = new ReplayRecord();
   const keys = new Map([[deps.config.secretId, deps.config.secretKey]]);
 
   // Applications change rarely; a second-old view of one is fine (and spares a read per request).
@@ -49,7 +51,13 @@ export function createApi(deps: Deps) {
   }
 
   async function dispatch(req: SignedRequest, requestId: string): Promise<{ body: string; action: string }> {
-    const auth = authenticate(req, (id) => keys.get(id), Math.floor(deps.now() / 1000));
+    const nowSec = Math.floor(deps.now() / 1000);
+    const auth = authenticate(req, (id) => keys.get(id), nowSec);
+    if (auth.replay && !replays.firstSeen(auth.replay.key, auth.replay.untilSec, nowSec)) {
+      throw errors.signatureFailure(
+        "This request was received before (same SecretId, Timestamp, Nonce and signature); sign every request with a new Nonce.",
+      );
+    }
     const { action } = auth;
     if (auth.version !== API_VERSION) throw errors.noSuchVersion();
     if (!hasAction(action)) throw errors.invalidAction(`The action ${action} does not exist.`);

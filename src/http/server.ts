@@ -1,7 +1,7 @@
 // The HTTP front: the API on POST/GET /, files on GET/HEAD /files/*, and /healthz. Fastify
 // owns the HTTP details; every body is read raw (the signature covers its exact bytes).
 import fastifyStatic from "@fastify/static";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Deps } from "../domain/deps.js";
 import { errorBody } from "../protocol/envelope.js";
 import { errors } from "../protocol/errors.js";
@@ -11,6 +11,8 @@ import { registerObjectFiles } from "./files.js";
 import { createApi } from "./api.js";
 import { cosRewriteUrl, registerCos } from "../cos/routes.js";
 import { randomUUID } from "node:crypto";
+import { maxHeaderSize } from "node:http";
+import type { Duplex } from "node:stream";
 
 export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   const app = Fastify({
@@ -21,6 +23,10 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     return503OnClosing: false,
     // COS requests (the upload flow) are routed to /cos/<bucket>/... before anything else.
     rewriteUrl: cosRewriteUrl,
+    clientErrorHandler: answerClientError,
+    // A URL the router cannot decode (e.g. "/%zz") is answered like one that matches no route.
+    frameworkErrors: (err, req, reply) =>
+      outsideApi(req, reply, { error: "Bad Request", code: err.code, message: err.message, statusCode: 400 }),
   });
   const handle = createApi(deps);
 
@@ -79,20 +85,13 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     },
   });
 
-  // Other methods on the API path (PUT, DELETE, OPTIONS, PROPFIND...) match no route; they still
-  // get a Tencent error over HTTP 200 rather than Fastify's bare 404. Other paths stay 404.
-  app.setNotFoundHandler((req, reply) => {
-    const q = req.url.indexOf("?");
-    if ((q >= 0 ? req.url.slice(0, q) : req.url) !== "/") {
-      reply
-        .code(404)
-        .type("application/json")
-        .send({ message: `Route ${req.method}:${req.url} not found`, error: "Not Found", statusCode: 404 });
-      return;
-    }
-    const e = errors.unsupportedProtocol(`HTTP method ${req.method} is not supported; use GET or POST.`);
-    reply.code(200).type("application/json").send(errorBody(e, randomUUID()));
-  });
+  app.setNotFoundHandler((req, reply) =>
+    outsideApi(req, reply, {
+      message: `Route ${req.method}:${req.url} not found`,
+      error: "Not Found",
+      statusCode: 404,
+    }),
+  );
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
@@ -119,4 +118,66 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
     });
   }
   return app;
+}
+
+/**
+ * What matches no route gets a Tencent error over HTTP 200, as the SDK can read it: other methods
+ * on / (PUT, DELETE, OPTIONS, PROPFIND...) and any other path. Under /files and /cos (plain HTTP
+ * statuses and COS XML are theirs) fastify's own answer stays.
+ */
+function outsideApi(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  plain: { error: string; message: string; statusCode: number; code?: string },
+): void {
+  const q = req.url.indexOf("?");
+  const path = q >= 0 ? req.url.slice(0, q) : req.url;
+  if (/^\/(?:files|cos)(?:\/|$)/.test(path)) {
+    reply.code(plain.statusCode).type("application/json").send(plain);
+    return;
+  }
+  const shown = path.length > 200 ? path.slice(0, 200) + "..." : path;
+  const e = errors.unsupportedProtocol(
+    path === "/"
+      ? `HTTP method ${req.method} is not supported; use GET or POST.`
+      : `The API is served at /, not ${shown}; check the endpoint setting.`,
+  );
+  reply.code(200).type("application/json").send(errorBody(e, randomUUID()));
+}
+
+/** How long a refused connection may go on sending before it is closed. */
+const CLIENT_ERROR_GRACE_MS = 5000;
+
+/**
+ * Requests Node's parser refuses before fastify sees them. Headers over the limit get the API's
+ * envelope (the path is not known yet, and the API is what SDKs talk to); the rest get Node's
+ * and fastify's plain 400, timeouts 408.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  let head: string;
+  let body: string;
+  if (err.code === "HPE_HEADER_OVERFLOW") {
+    const e = errors.requestSizeLimitExceeded(`The request headers exceed ${maxHeaderSize} bytes.`);
+    head = "200 OK\r\nContent-Type: application/json; charset=utf-8";
+    body = errorBody(e, randomUUID());
+  } else if (err.code === "ERR_HTTP_REQUEST_TIMEOUT") {
+    head = "408 Request Timeout";
+    body = "";
+  } else {
+    head = "400 Bad Request";
+    body = "";
+  }
+  // Flushed and closed with end(), the rest of the request read and dropped meanwhile: closing a
+  // socket with unread data resets it, and a client still sending its headers would see the
+  // reset instead of the answer. A client that never stops sending is cut off after a while.
+  if (!socket.writable) {
+    socket.destroy(err);
+    return;
+  }
+  socket.resume();
+  socket.end(
+    `HTTP/1.1 ${head}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+  setTimeout(() => socket.destroy(), CLIENT_ERROR_GRACE_MS).unref();
 }

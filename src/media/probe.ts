@@ -94,15 +94,17 @@ const sourceFileError = (message: string) =>
 /**
  * Probes a local media file. Throws TaskFailure(60000, "SourceFileError") for a missing, empty
  * or unreadable file and for a file without audio or video; a MediaError of kind "spawn" or
- * "aborted" (an infrastructure problem, not the file's) is passed through.
+ * "aborted" (an infrastructure problem, not the file's) is passed through. `label` names the file
+ * in those messages for what it is ("output animated-10.gif"; default "source file <name>").
  */
 export async function probeMedia(
   tools: MediaTools,
   file: string,
   timeoutMs = 60_000,
   signal?: AbortSignal,
+  label?: string,
 ): Promise<ProbedMedia> {
-  return (await probeMediaRaw(tools, file, timeoutMs, signal)).probed;
+  return (await probeMediaRaw(tools, file, timeoutMs, signal, label)).probed;
 }
 
 /** probeMedia, plus ffprobe's own output and the size, for callers that read more of it. */
@@ -111,18 +113,20 @@ export async function probeMediaRaw(
   file: string,
   timeoutMs = 60_000,
   signal?: AbortSignal,
+  label?: string,
 ): Promise<{ probed: ProbedMedia; data: FfprobeOutput; size: number }> {
   const name = path.basename(file);
+  const what = label ?? `source file ${name}`;
   let size: number;
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw sourceFileError(`The source file ${name} is not a regular file.`);
+    if (!st.isFile()) throw sourceFileError(`The ${what} is not a regular file.`);
     size = st.size;
   } catch (err) {
     if (err instanceof TaskFailure) throw err;
-    throw sourceFileError(`The source file ${name} does not exist.`);
+    throw sourceFileError(`The ${what} does not exist.`);
   }
-  if (size === 0) throw sourceFileError(`The source file ${name} is empty (0 bytes).`);
+  if (size === 0) throw sourceFileError(`The ${what} is empty (0 bytes).`);
 
   const absolute = path.resolve(file);
   let stdout: string;
@@ -139,7 +143,7 @@ export async function probeMediaRaw(
       const detail = lastLine(err.stderrTail) || err.message;
       // Server paths do not belong in a task's Message.
       const clean = detail.split(`file:${absolute}`).join(name).split(absolute).join(name);
-      throw sourceFileError(`The source file ${name} could not be read as media: ${clean}`);
+      throw sourceFileError(`The ${what} could not be read as media: ${clean}`);
     }
     throw err;
   }
@@ -148,9 +152,9 @@ export async function probeMediaRaw(
   try {
     parsed = JSON.parse(stdout) as FfprobeOutput;
   } catch {
-    throw sourceFileError(`The source file ${name} could not be read as media: unparsable ffprobe output.`);
+    throw sourceFileError(`The ${what} could not be read as media: unparsable ffprobe output.`);
   }
-  return { probed: interpretProbe(parsed, { file, size }), data: parsed, size };
+  return { probed: interpretProbe(parsed, { file, size }, what), data: parsed, size };
 }
 
 const IMAGE_CODECS = new Set([
@@ -189,9 +193,12 @@ function isImageFormat(token: string): boolean {
 /** Demuxers that accept nearly anything and are never media. */
 const NOT_MEDIA_FORMATS = new Set(["tty", "data", "bin"]);
 
-/** Pure mapping of ffprobe JSON to ProbedMedia; `size` is the file size in bytes. */
-export function interpretProbe(data: FfprobeOutput, source: { file: string; size: number }): ProbedMedia {
-  const name = path.basename(source.file);
+/** Pure mapping of ffprobe JSON to ProbedMedia; `size` is the file size in bytes, `label` as for probeMedia. */
+export function interpretProbe(
+  data: FfprobeOutput,
+  source: { file: string; size: number },
+  label = `source file ${path.basename(source.file)}`,
+): ProbedMedia {
   const format = data.format ?? {};
   const container = format.format_name ?? "";
   const tokens = container.split(",").filter(Boolean);
@@ -203,7 +210,7 @@ export function interpretProbe(data: FfprobeOutput, source: { file: string; size
   const audio = streams.filter((s) => s.codec_type === "audio");
 
   if (tokens.some((t) => NOT_MEDIA_FORMATS.has(t)) || (video.length === 0 && audio.length === 0)) {
-    throw sourceFileError(`The source file ${name} has no audio or video stream.`);
+    throw sourceFileError(`The ${label} has no audio or video stream.`);
   }
 
   const category: MediaCategory =

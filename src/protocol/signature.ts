@@ -28,6 +28,8 @@ export interface Authenticated {
   params: Record<string, unknown>;
   /** True when params came from form/query strings (legacy, or TC3 GET/form): every leaf is a string. */
   coerceStrings: boolean;
+  /** Legacy styles: what identifies this signed request, and the Unix second its Timestamp expires (src/protocol/replay.ts). */
+  replay?: { key: string; untilSec: number };
 }
 
 const WINDOW_SEC = 300;
@@ -184,7 +186,8 @@ function legacy(
   const secretId = required(common.get("SecretId"), "SecretId");
   const signature = required(common.get("Signature"), "Signature");
   const tsRaw = required(common.get("Timestamp"), "Timestamp");
-  if (!/^\d{1,20}$/.test(required(common.get("Nonce"), "Nonce"))) {
+  const nonce = required(common.get("Nonce"), "Nonce");
+  if (!/^\d{1,20}$/.test(nonce)) {
     throw errors.invalidParameter("The parameter `Nonce` must be a positive integer.");
   }
   const version = required(common.get("Version"), "Version");
@@ -217,6 +220,10 @@ function legacy(
     token: common.get("Token") ?? "",
     params: unflatten(api),
     coerceStrings: true,
+    replay: {
+      key: `${secretId}\n${tsRaw}\n${nonce}\n${expected.toString()}`,
+      untilSec: Number(tsRaw) + WINDOW_SEC,
+    },
   };
 }
 

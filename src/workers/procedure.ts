@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { blobKey, type LocalBlob } from "../blobs/types.js";
 import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
@@ -118,7 +118,13 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       endTimeOffset: sub.input.EndTimeOffset,
       sourceDuration: env.probed.metaData.Duration,
     });
-    const probed = await probeMedia(env.ctx.deps.tools, file, 60_000, env.ctx.signal);
+    const probed = await probeMedia(
+      env.ctx.deps.tools,
+      file,
+      60_000,
+      env.ctx.signal,
+      `output ${basename(file)}`,
+    );
     const md5 = await md5Of(file);
     const key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `animated-${def}.${ext}`);
     await env.ctx.deps.blobs.putFile(key, file);

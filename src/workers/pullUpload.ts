@@ -82,7 +82,7 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   const raw = join(ctx.tmpDir, "source");
   await fetchTo(ctx, input.MediaUrl, raw, config.pullMaxBytes, DOWNLOAD_SHARE);
   ctx.update({ progress: DOWNLOAD_SHARE });
-  const probed = await probeMedia(tools, raw);
+  const probed = await probeMedia(tools, raw, undefined, undefined, "file of MediaUrl");
 
   // Chosen at submission: a re-run after a crash writes the same keys instead of leaving orphans.
   const fileId = input.fileId ?? newFileId();
@@ -91,7 +91,7 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   if (input.CoverUrl) {
     const coverRaw = join(ctx.tmpDir, "cover");
     await fetchTo(ctx, input.CoverUrl, coverRaw, COVER_MAX_BYTES, 0);
-    const cover = await probeMedia(tools, coverRaw);
+    const cover = await probeMedia(tools, coverRaw, undefined, undefined, "cover image of CoverUrl");
     if (cover.category !== "Image") {
       throw new TaskFailure(
         TaskErrCode.badParameter,

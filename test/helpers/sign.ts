@@ -65,6 +65,7 @@ export interface LegacyOptions {
   alg?: "sha1" | "sha256";
   method?: "GET" | "POST";
   ts?: number;
+  nonce?: string;
 }
 
 /** Parameters of a legacy HmacSHA1/HmacSHA256 request, Signature included, url-encoded. */
@@ -74,7 +75,7 @@ export function legacyForm(params: Record<string, string>, o: LegacyOptions): st
     Action: o.action ?? "ProcessMedia",
     Version: "2018-07-17",
     Timestamp: String(o.ts ?? nowSec()),
-    Nonce: "4242",
+    Nonce: o.nonce ?? "4242",
     SecretId: o.secretId,
     SignatureMethod: alg === "sha1" ? "HmacSHA1" : "HmacSHA256",
     ...params,

@@ -525,7 +525,13 @@ export async function checkComplete(
 ): Promise<ProbedMedia> {
   let probed: ProbedMedia;
   try {
-    probed = await probeMedia(ctx.tools, path.resolve(output), budget.runTimeout(30_000), ctx.signal);
+    probed = await probeMedia(
+      ctx.tools,
+      path.resolve(output),
+      budget.runTimeout(30_000),
+      ctx.signal,
+      `output ${path.basename(output)}`,
+    );
   } catch (err) {
     const timedOut = budget.timeoutError(err);
     if (timedOut) throw timedOut;
