@@ -263,7 +263,7 @@ export const mediaActions: ActionFamily = {
 
   DeleteMedia: {
     notes:
-      "The whole item and its files, or DeleteParts OriginalFiles / TranscodeFiles / AdaptiveDynamicStreamingFiles (by Definition, 0 = all); FileDeleted event when switched on",
+      "The whole item and its files (its unfinished tasks end ABORTED), or DeleteParts OriginalFiles / TranscodeFiles / AdaptiveDynamicStreamingFiles (by Definition, 0 = all); FileDeleted event when switched on",
     async handler(ctx) {
       const { FileId, DeleteParts = [] } = ctx.params as {
         FileId: string;

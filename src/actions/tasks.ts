@@ -112,7 +112,7 @@ export const taskActions: ActionFamily = {
 
   ManageTask: {
     notes:
-      "OperationType Abort: a WAITING task ends ABORTED at once; a PROCESSING one (openvod goes beyond the cloud here) is stopped by its worker within a lease renewal, ending ABORTED with its outputs discarded",
+      "OperationType Abort: WAITING tasks end ABORTED at once; PROCESSING ones too (beyond the cloud), their ffmpeg killed and outputs discarded",
     async handler(ctx) {
       const { TaskId, OperationType } = ctx.params;
       if (OperationType !== "Abort") {

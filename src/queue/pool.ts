@@ -249,8 +249,11 @@ export class WorkerPool {
           events,
         );
         if (lease !== "lost" && events?.length) deps.events.notify(task.appId);
-        onLease(lease);
-        if (controller.signal.aborted) throw controller.signal.reason;
+        // Only this answer stops the caller (a timeout lets it record what is left as failed).
+        if (lease !== "held") {
+          onLease(lease);
+          throw controller.signal.reason;
+        }
       },
     };
     const onLease = (lease: LeaseState) => {
