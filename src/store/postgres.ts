@@ -795,11 +795,13 @@ export class PostgresStore implements Store {
       if (status === "FINISH") {
         if (rows[0].abort_request !== null) return "abort";
         for (const m of mediaTouched(effects)) {
-          // FOR SHARE: a concurrent DeleteMedia waits until this task's outputs are recorded.
-          const found = await c.query("SELECT 1 FROM media WHERE file_id = $1 AND app_id = $2 FOR SHARE", [
-            m.fileId,
-            m.appId,
-          ]);
+          // FOR KEY SHARE: a concurrent DeleteMedia waits until this task's outputs are recorded,
+          // while other finishing tasks may still update the row (FOR SHARE would deadlock two
+          // of them merging metadata into the same item).
+          const found = await c.query(
+            "SELECT 1 FROM media WHERE file_id = $1 AND app_id = $2 FOR KEY SHARE",
+            [m.fileId, m.appId],
+          );
           if (found.rows.length === 0) return "mediaGone";
         }
       }
