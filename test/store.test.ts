@@ -20,6 +20,7 @@ import { tempDir } from "./helpers/server.js";
 
 const APP = 1250000000;
 const OTHER_APP = 1500000001;
+const ABORT = { errCode: 70000, errCodeExt: "InternalError", message: "aborted by the test" };
 
 interface Backend {
   /** A store on the backend's database, fresh for each describe block. */
@@ -150,7 +151,7 @@ async function finished(store: Store, t: NewTask, effects: Parameters<Store["fin
     { errCode: 0, errCodeExt: "", message: "", state: { progress: 100 }, finishTime: t.createTime + 1 },
     effects,
   );
-  assert.equal(ok, true);
+  assert.equal(ok, "finished");
   for (const c of claimed) if (c.taskId !== t.taskId) await store.releaseTask(c.taskId, owner, c.state);
 }
 
@@ -163,13 +164,10 @@ async function drain(store: Store, now = 1e13): Promise<void> {
   for (;;) {
     const t = await store.claimTask("drain", now, 1);
     if (!t) return;
-    await store.finishTask(t.taskId, "drain", {
-      errCode: 0,
-      errCodeExt: "",
-      message: "",
-      state: {},
-      finishTime: now,
-    });
+    const done = { errCode: 0, errCodeExt: "", message: "", state: {}, finishTime: now };
+    // A task whose abort was requested can only end ABORTED.
+    if ((await store.finishTask(t.taskId, "drain", done)) === "abort")
+      await store.finishTask(t.taskId, "drain", { ...done, status: "ABORTED" });
   }
 }
 
@@ -274,7 +272,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
             state: {},
             finishTime: 200,
           }),
-          true,
+          "finished",
         );
       }
       assert.equal(await store.countRunnable(), 0);
@@ -313,7 +311,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
           state: {},
           finishTime: 1001,
         });
-        assert.equal(ok, true);
+        assert.equal(ok, "finished");
       }
     });
 
@@ -322,7 +320,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       await store.insertTask(t);
       const first = await store.claimTask("dead", 1000, 100);
       assert.equal(first?.taskId, t.taskId);
-      assert.equal(await store.heartbeat(t.taskId, "dead", 1150), true, "renewed while it holds the lease");
+      assert.equal(await store.heartbeat(t.taskId, "dead", 1150), "held", "renewed while it holds the lease");
       assert.equal(await store.claimTask("w2", 1100, 100), undefined, "the lease runs until 1150");
       const second = await store.claimTask("w2", 1151, 100);
       assert.equal(second?.taskId, t.taskId);
@@ -330,19 +328,19 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       assert.equal(second?.beginTime, 1000, "BeginProcessTime is the first claim's");
       assert.equal(second?.leaseOwner, "w2");
 
-      assert.equal(await store.heartbeat(t.taskId, "dead", 5000, { progress: 50 }), false);
+      assert.equal(await store.heartbeat(t.taskId, "dead", 5000, { progress: 50 }), "lost");
       const stale = await store.finishTask(
         t.taskId,
         "dead",
         { errCode: 0, errCodeExt: "", message: "", state: { from: "dead" }, finishTime: 1200 },
         { insertMedia: media("9000000000000000001"), events: [event(APP, 1)] },
       );
-      assert.equal(stale, false);
+      assert.equal(stale, "lost");
       assert.equal(await store.getMedia(APP, "9000000000000000001"), undefined, "no effect of a lost lease");
       assert.equal(await store.countPullableEvents(APP, 1_000_000), 0);
       assert.equal(await store.releaseTask(t.taskId, "dead", {}), false);
 
-      assert.equal(await store.heartbeat(t.taskId, "w2", 1300, { progress: 50 }, [event(APP, 2)]), true);
+      assert.equal(await store.heartbeat(t.taskId, "w2", 1300, { progress: 50 }, [event(APP, 2)]), "held");
       assert.deepEqual((await store.getTask(APP, t.taskId))?.state, { progress: 50 });
       assert.equal((await store.getTask(APP, t.taskId))?.leaseUntil, 1300);
       assert.equal(await store.countPullableEvents(APP, 1_000_000), 1, "heartbeat events are written");
@@ -353,7 +351,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
         state: { done: true },
         finishTime: 1250,
       });
-      assert.equal(ok, true);
+      assert.equal(ok, "finished");
       const done = await store.getTask(APP, t.taskId);
       assert.equal(done?.status, "FINISH");
       assert.equal(done?.errCode, 70000);
@@ -371,7 +369,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
           state: {},
           finishTime: 1,
         }),
-        false,
+        "lost",
         "finished once only",
       );
       // Clean the event queue for the cases below.
@@ -413,7 +411,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
           mergeMetaData: { appId: APP, fileId, patch: { Md5: "new", Sha: "x" } },
         },
       );
-      assert.equal(ok, true);
+      assert.equal(ok, "finished");
       const m = await store.getMedia(APP, fileId);
       assert.equal(m?.coverKey, "");
       assert.deepEqual(m?.metaData, { Size: 10, Md5: "new", Sha: "x" });
@@ -539,21 +537,22 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       await store.confirmEvents(APP, [e!.handle], 11);
     });
 
-    it("aborts only WAITING tasks", async () => {
+    it("aborts WAITING tasks at once and asks PROCESSING ones to stop", async () => {
       await drain(store);
       const waiting = task();
       const running = task();
       await store.insertTask(running);
       assert.equal((await store.claimTask("w", 3000, 60_000))?.taskId, running.taskId);
       await store.insertTask(waiting);
-      assert.equal(await store.abortTask(APP, running.taskId, 3001), "notWaiting");
-      assert.equal(await store.abortTask(OTHER_APP, waiting.taskId, 3001), "notFound");
-      assert.equal(await store.abortTask(APP, "nope", 3001), "notFound");
-      assert.equal(await store.abortTask(APP, waiting.taskId, 3002), "aborted");
+      assert.equal(await store.abortTask(OTHER_APP, waiting.taskId, 3001, ABORT), "notFound");
+      assert.equal(await store.abortTask(APP, "nope", 3001, ABORT), "notFound");
+      assert.equal(await store.abortTask(APP, waiting.taskId, 3002, ABORT), "aborted");
       const aborted = await store.getTask(APP, waiting.taskId);
       assert.equal(aborted?.status, "ABORTED");
       assert.equal(aborted?.finishTime, 3002);
-      assert.equal(await store.abortTask(APP, waiting.taskId, 3003), "notWaiting");
+      assert.equal(aborted?.errCode, ABORT.errCode);
+      assert.equal(aborted?.message, ABORT.message);
+      assert.equal(await store.abortTask(APP, waiting.taskId, 3003, ABORT), "ended");
       assert.equal(await store.claimTask("w", 3004, 60_000), undefined, "aborted tasks never run");
       // releaseTask: back to the queue at once, the attempt not counted, progress kept.
       assert.equal(await store.releaseTask(running.taskId, "someone else", {}), false);
@@ -561,15 +560,121 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       const again = await store.claimTask("w2", 3005, 60_000);
       assert.equal(again?.taskId, running.taskId);
       assert.equal(again?.attempts, 1);
+      assert.equal(again?.abortRequest, null);
       assert.deepEqual(again?.state, { progress: 30 });
-      await drain(store);
-      await store.finishTask(running.taskId, "w2", {
-        errCode: 0,
-        errCodeExt: "",
-        message: "",
-        state: {},
-        finishTime: 3006,
+
+      // PROCESSING: the request is recorded; the worker sees it at its next heartbeat, and
+      // cannot FINISH the task any more (nothing of its effects is written), only end it ABORTED.
+      assert.equal(await store.heartbeat(running.taskId, "w2", 70_000), "held");
+      assert.equal(await store.abortTask(APP, running.taskId, 3006, ABORT), "requested");
+      assert.equal(
+        await store.abortTask(APP, running.taskId, 3007, { ...ABORT, message: "2nd" }),
+        "requested",
+      );
+      assert.equal((await store.getTask(APP, running.taskId))?.status, "PROCESSING");
+      assert.equal(
+        (await store.getTask(APP, running.taskId))?.abortRequest,
+        ABORT.message,
+        "the first reason",
+      );
+      assert.equal(await store.heartbeat(running.taskId, "w2", 70_000, { progress: 40 }), "abort");
+      assert.equal(await store.heartbeat(running.taskId, "other", 70_000), "lost");
+      const fileId = "9000000000000000077";
+      const done = { errCode: 0, errCodeExt: "", message: "", state: {}, finishTime: 3008 };
+      const r = await store.finishTask(running.taskId, "w2", done, {
+        insertMedia: media(fileId),
+        events: [event(APP, 7)],
       });
+      assert.equal(r, "abort");
+      assert.equal(await store.getMedia(APP, fileId), undefined, "no effect of an aborted task");
+      assert.equal(await store.countPullableEvents(APP, 1e12), 0);
+      const ended = { ...done, ...ABORT, status: "ABORTED" as const, state: { progress: 40 } };
+      assert.equal(
+        await store.finishTask(running.taskId, "w2", ended, { events: [event(APP, 8)] }),
+        "finished",
+      );
+      const row = await store.getTask(APP, running.taskId);
+      assert.equal(row?.status, "ABORTED");
+      assert.equal(row?.message, ABORT.message);
+      assert.equal(row?.leaseOwner, null);
+      assert.deepEqual(row?.state, { progress: 40 });
+      assert.equal(await store.countPullableEvents(APP, 1e12), 1, "its completion event is written");
+      await store.confirmEvents(
+        APP,
+        (await store.pullEvents(APP, 1e12, 1, 16)).map((e) => e.handle),
+        1e12,
+      );
+      assert.equal(await store.abortTask(APP, running.taskId, 3009, ABORT), "ended");
+    });
+
+    it("a requested abort outlives the worker: the next claim sees it", async () => {
+      await drain(store);
+      const t = task();
+      await store.insertTask(t);
+      await store.claimTask("dies", 4000, 100);
+      assert.equal(await store.abortTask(APP, t.taskId, 4001, ABORT), "requested");
+      const next = await store.claimTask("w", 4200, 60_000);
+      assert.equal(next?.taskId, t.taskId);
+      assert.equal(next?.abortRequest, ABORT.message);
+      await drain(store);
+    });
+
+    it("DeleteMedia aborts the item's tasks, drops its parts, and nothing publishes into it", async () => {
+      await drain(store);
+      const fileId = "9000000000000000078";
+      await addMedia(store, media(fileId));
+      const part = (definition: number) => ({
+        appId: APP,
+        fileId,
+        kind: "Transcode",
+        definition,
+        item: { Definition: definition },
+        blobs: [`${APP}/${fileId}/v.f${definition}.mp4`],
+        createTime: 5000,
+      });
+      const first = task({ fileId, taskType: "Procedure" });
+      await finished(store, first, { putParts: [part(10)] });
+      assert.equal((await store.getMediaParts(APP, fileId)).length, 1);
+      const running = task({ fileId, taskType: "Procedure" });
+      const metaOnly = task({ fileId });
+      await store.insertTask({ ...running, priority: 1_000_000 });
+      await store.insertTask({ ...metaOnly, priority: 1_000_000 });
+      const claimed = [await store.claimTask("w", 5001, 60_000), await store.claimTask("w", 5001, 60_000)];
+      assert.deepEqual(new Set(claimed.map((c) => c?.taskId)), new Set([running.taskId, metaOnly.taskId]));
+      const waiting = task({ fileId, taskType: "Procedure" });
+      const unrelated = task({ fileId: "9000000000000000079" });
+      await store.insertTask(waiting);
+      await store.insertTask(unrelated);
+
+      const reason = { ...ABORT, message: "deleted" };
+      assert.equal((await store.deleteMedia(APP, fileId, [], { now: 5002, reason }))?.fileId, fileId);
+      assert.deepEqual(await store.getMediaParts(APP, fileId), [], "its parts go with it");
+      assert.equal((await store.getTask(APP, waiting.taskId))?.status, "ABORTED");
+      assert.equal((await store.getTask(APP, waiting.taskId))?.message, "deleted");
+      assert.equal((await store.getTask(APP, running.taskId))?.abortRequest, "deleted");
+      assert.equal((await store.getTask(APP, unrelated.taskId))?.status, "WAITING");
+      assert.equal((await store.getTask(APP, unrelated.taskId))?.abortRequest, null);
+      const done = { errCode: 0, errCodeExt: "", message: "", state: {}, finishTime: 5003 };
+      assert.equal(await store.finishTask(running.taskId, "w", done, { putParts: [part(20)] }), "abort");
+      assert.deepEqual(await store.getMediaParts(APP, fileId), []);
+
+      // Without a request (e.g. the item was deleted by an older version): its effects are refused.
+      const late = task({ fileId });
+      await finished(store, task({ fileId: "x" }));
+      await store.insertTask({ ...late, priority: 1_000_000 });
+      assert.equal((await store.claimTask("w3", 5004, 60_000))?.taskId, late.taskId);
+      const merge = { mergeMetaData: { appId: APP, fileId, patch: { Md5: "x" } } };
+      assert.equal(await store.finishTask(late.taskId, "w3", done, merge), "mediaGone");
+      assert.equal(
+        await store.finishTask(late.taskId, "w3", done, { setCover: { appId: APP, fileId, coverKey: "c" } }),
+        "mediaGone",
+      );
+      assert.equal(
+        await store.finishTask(late.taskId, "w3", done),
+        "finished",
+        "no effects: nothing to refuse",
+      );
+      await drain(store);
     });
 
     it("lists tasks with filters and keyset paging, and finds a task by SessionId", async () => {
@@ -975,7 +1080,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       await store.insertTask(waiting);
       const aborted = task({ appId: purgeApp, createTime: 2 });
       await store.insertTask(aborted);
-      await store.abortTask(purgeApp, aborted.taskId, 3);
+      await store.abortTask(purgeApp, aborted.taskId, 3, ABORT);
       const young = task({ appId: purgeApp, createTime: 10_000_000 });
       await finished(store, young);
 
@@ -1179,7 +1284,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
             state: {},
             finishTime: 12,
           }),
-          true,
+          "finished",
         );
       });
 

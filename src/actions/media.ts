@@ -7,7 +7,7 @@ import { blobKey } from "../blobs/types.js";
 import { isoTime, parseIsoTime } from "../domain/ids.js";
 import { makeEvent } from "../domain/events.js";
 import { MEDIA_INFO_FILTERS, mediaInfo, wantsParts } from "../domain/media.js";
-import { submitTask } from "../domain/tasks.js";
+import { submitTask, TASK_ABORTED } from "../domain/tasks.js";
 import { probeMedia } from "../media/probe.js";
 import { errors, TaskFailure } from "../protocol/errors.js";
 import type { MediaRow, NewEvent } from "../store/types.js";
@@ -263,7 +263,7 @@ export const mediaActions: ActionFamily = {
 
   DeleteMedia: {
     notes:
-      "The whole item and its files, or DeleteParts OriginalFiles / TranscodeFiles / AdaptiveDynamicStreamingFiles (by Definition, 0 = all); FileDeleted event when switched on",
+      "The whole item and its files (its unfinished tasks end ABORTED), or DeleteParts OriginalFiles / TranscodeFiles / AdaptiveDynamicStreamingFiles (by Definition, 0 = all); FileDeleted event when switched on",
     async handler(ctx) {
       const { FileId, DeleteParts = [] } = ctx.params as {
         FileId: string;
@@ -278,7 +278,11 @@ export const mediaActions: ActionFamily = {
       }
       const events = await fileDeletedEvents(ctx, FileId, DeleteParts);
       if (DeleteParts.length === 0) {
-        await store.deleteMedia(appId, FileId, events);
+        // Its unfinished tasks are aborted with it: none may publish into the deleted item (a
+        // PROCESSING one is stopped by its worker, which removes what it stored meanwhile).
+        // Deleting parts only (below) leaves running tasks alone: their outputs are new parts.
+        const now = ctx.deps.now();
+        await store.deleteMedia(appId, FileId, events, { now, reason: TASK_ABORTED.mediaDeleted });
         await blobs.remove(blobKey(appId, FileId) + "/");
         if (events.length) ctx.deps.events.notify(appId);
         return {};

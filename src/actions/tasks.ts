@@ -1,6 +1,6 @@
 // Task queries and management: DescribeTaskDetail, DescribeTasks, ManageTask.
 import { parseIsoTime } from "../domain/ids.js";
-import { taskDetail, taskSimpleInfo } from "../domain/tasks.js";
+import { TASK_ABORTED, taskDetail, taskSimpleInfo } from "../domain/tasks.js";
 import { serializeResponse, SerializedResponse } from "../protocol/envelope.js";
 import { errors } from "../protocol/errors.js";
 import type { TaskRow } from "../store/types.js";
@@ -111,17 +111,23 @@ export const taskActions: ActionFamily = {
   },
 
   ManageTask: {
-    notes: "OperationType Abort on WAITING tasks",
+    notes:
+      "OperationType Abort: WAITING tasks end ABORTED at once; PROCESSING ones too (beyond the cloud), their ffmpeg killed and outputs discarded",
     async handler(ctx) {
       const { TaskId, OperationType } = ctx.params;
       if (OperationType !== "Abort") {
         throw errors.invalidParameterValue("OperationType", "OperationType must be Abort.");
       }
       await visibleTask(ctx, TaskId);
-      const r = await ctx.deps.store.abortTask(ctx.app.subAppId, TaskId, ctx.deps.now());
+      const r = await ctx.deps.store.abortTask(
+        ctx.app.subAppId,
+        TaskId,
+        ctx.deps.now(),
+        TASK_ABORTED.byRequest,
+      );
       if (r === "notFound") throw errors.invalidParameterValue("TaskId", "TaskId not exist.");
-      if (r === "notWaiting")
-        throw errors.failedOperation(undefined, "Only a task in WAITING can be aborted.");
+      if (r === "ended")
+        throw errors.failedOperation(undefined, "Only a WAITING or PROCESSING task can be aborted.");
       return {};
     },
   },

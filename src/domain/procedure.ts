@@ -1,7 +1,7 @@
 // Procedure tasks (ProcessMedia, ProcessMediaByProcedure): a list of media-processing
 // sub-tasks on one media item, reported as the cloud's ProcedureTask. This module owns the
 // sub-task table, the stored state and the view; src/workers/procedure.ts runs it.
-import { errors } from "../protocol/errors.js";
+import { errors, TaskErrCode } from "../protocol/errors.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
 import type { Deps, Urls } from "./deps.js";
 import { withUrls } from "./blobrefs.js";
@@ -117,6 +117,26 @@ export function procedureSubtasks(task: TaskRow): SubTask[] {
   return (task.state as ProcedureState).subtasks ?? (task.input as unknown as ProcedureInput).subtasks;
 }
 
+/**
+ * A sub-task as the task's end leaves it. An aborted task published nothing, so none of its
+ * sub-tasks succeeded; in an ended task none is still PROCESSING (a task aborted while WAITING,
+ * or stopped as a whole, never got to finish them): those read FAIL with the task's error.
+ */
+function endedSubTask(task: TaskRow, s: SubTask): SubTask {
+  const ended = task.status === "ABORTED" || task.status === "FINISH";
+  if (!ended || s.status === "FAIL" || (s.status === "SUCCESS" && task.status !== "ABORTED")) return s;
+  const failed = task.errCode !== 0;
+  return {
+    ...s,
+    status: "FAIL",
+    errCode: failed ? task.errCode : TaskErrCode.internal,
+    errCodeExt: failed ? task.errCodeExt : "InternalError",
+    message: task.message || "The task ended before this sub-task finished.",
+    output: undefined,
+    finishTime: s.finishTime ?? (s.beginTime === undefined ? undefined : (task.finishTime ?? undefined)),
+  };
+}
+
 export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown> {
   const input = task.input as unknown as ProcedureInput;
   return {
@@ -128,20 +148,24 @@ export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown
     FileName: input.fileName,
     FileUrl: input.blobKey ? urls.file(input.blobKey) : "",
     MetaData: input.metaData,
-    MediaProcessResultSet: procedureSubtasks(task).map((s) => ({
-      Type: s.type,
-      [subTaskKind(s.type).field]: {
-        Status: s.status,
-        ErrCodeExt: s.errCodeExt,
-        ErrCode: s.errCode,
-        Message: s.message,
-        Input: s.input,
-        Output: s.output ? withUrls(s.output, urls) : null,
-        Progress: s.progress,
-        BeginProcessTime: isoTime(s.beginTime),
-        FinishTime: isoTime(s.finishTime),
-      },
-    })),
+    MediaProcessResultSet: procedureSubtasks(task)
+      .map((s) => endedSubTask(task, s))
+      .map((s) => ({
+        Type: s.type,
+        [subTaskKind(s.type).field]: {
+          Status: s.status,
+          ErrCodeExt: s.errCodeExt,
+          ErrCode: s.errCode,
+          Message: s.message,
+          Input: s.input,
+          // Absent rather than null: shaping then gives null where the spec allows it and an empty
+          // item where it does not (AdaptiveDynamicStreaming, CoverBySnapshot).
+          Output: s.output ? withUrls(s.output, urls) : undefined,
+          Progress: s.progress,
+          BeginProcessTime: isoTime(s.beginTime),
+          FinishTime: isoTime(s.finishTime),
+        },
+      })),
     AiContentReviewResultSet: [],
     AiAnalysisResultSet: [],
     AiRecognitionResultSet: [],

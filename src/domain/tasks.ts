@@ -1,8 +1,8 @@
 // The task lifecycle as clients see it: submitting (TaskIds, SessionId de-duplication) and the
 // mapping from a stored task to its DescribeTaskDetail and DescribeTasks views. Each task type
 // registers a TaskKind with its own payload mapper; the queue runs them (src/queue).
-import { errors } from "../protocol/errors.js";
-import type { EventConfig, NewTask, TaskRow } from "../store/types.js";
+import { errors, TaskErrCode } from "../protocol/errors.js";
+import type { EventConfig, NewTask, TaskEnd, TaskRow } from "../store/types.js";
 import type { EventSpec } from "./events.js";
 import type { Deps, Urls } from "./deps.js";
 import { isoTime, newTaskId } from "./ids.js";
@@ -31,6 +31,25 @@ export function taskKind(taskType: string): TaskKind {
   if (!k) throw new Error(`unregistered task type ${taskType}`);
   return k;
 }
+
+/**
+ * How aborted tasks read. The cloud's ManageTask only aborts WAITING tasks; openvod also stops
+ * PROCESSING ones (its worker sees the request at its next heartbeat and kills ffmpeg), and
+ * DeleteMedia aborts the tasks of the item it deletes, so that none publishes into a deleted
+ * item. Either way the task ends ABORTED, publishes nothing, and emits its completion event.
+ */
+export const TASK_ABORTED = {
+  byRequest: {
+    errCode: TaskErrCode.internal,
+    errCodeExt: "InternalError",
+    message: "The task was aborted by ManageTask.",
+  },
+  mediaDeleted: {
+    errCode: TaskErrCode.internal,
+    errCodeExt: "InternalError",
+    message: "The media file was deleted before the task finished.",
+  },
+} as const satisfies Record<string, TaskEnd>;
 
 /** SessionId de-duplicates submissions for this long (3 days, as the cloud does). */
 const SESSION_WINDOW_MS = 3 * 24 * 3600 * 1000;
@@ -91,6 +110,13 @@ export async function submitTask(deps: Deps, s: Submission): Promise<string> {
   return task.taskId;
 }
 
+/**
+ * A task's time as both task views show it: unset times (not begun, not finished) read as the
+ * zero time, as the cloud's DescribeTasks examples show, in DescribeTaskDetail too.
+ */
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+const taskTime = (ms: number | null) => (ms === null ? ZERO_TIME : isoTime(ms));
+
 /** The DescribeTaskDetail response (before shaping fills the other task fields with null). */
 export function taskDetail(task: TaskRow, urls: Urls): Record<string, unknown> {
   const kind = taskKind(task.taskType);
@@ -98,14 +124,11 @@ export function taskDetail(task: TaskRow, urls: Urls): Record<string, unknown> {
     TaskType: task.taskType,
     Status: task.status,
     CreateTime: isoTime(task.createTime),
-    BeginProcessTime: isoTime(task.beginTime),
-    FinishTime: isoTime(task.finishTime),
+    BeginProcessTime: taskTime(task.beginTime),
+    FinishTime: taskTime(task.finishTime),
     [kind.payloadField]: kind.view(task, urls),
   };
 }
-
-/** Unset times in DescribeTasks read as the zero time, as the cloud's examples show. */
-const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 export function taskSimpleInfo(task: TaskRow): Record<string, unknown> {
   return {
@@ -114,8 +137,8 @@ export function taskSimpleInfo(task: TaskRow): Record<string, unknown> {
     FileId: task.fileId,
     TaskType: task.taskType,
     CreateTime: isoTime(task.createTime),
-    BeginProcessTime: task.beginTime === null ? ZERO_TIME : isoTime(task.beginTime),
-    FinishTime: task.finishTime === null ? ZERO_TIME : isoTime(task.finishTime),
+    BeginProcessTime: taskTime(task.beginTime),
+    FinishTime: taskTime(task.finishTime),
     SessionId: task.sessionId,
     SessionContext: task.sessionContext,
   };

@@ -1,9 +1,11 @@
 // Child-process plumbing for ffmpeg and ffprobe. Every run is a spawn (never a shell) with a
 // timeout and an optional AbortSignal; both end the child with SIGKILL, and the promise settles
-// only once the child has been reaped, so no zombie is left behind. Output files are produced
-// under a temporary name and renamed into place only when complete (writeAtomically).
+// only once the child has been reaped, so no zombie is left behind. Children die with the
+// server, even on kill -9 (see parentDeathWrapper). Output files are produced under a temporary
+// name and renamed into place only when complete (writeAtomically).
 
-import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessByStdio } from "node:child_process";
+import { accessSync, constants as fsConstants } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
@@ -24,7 +26,55 @@ export class MediaError extends Error {
     super(message);
     this.name = "MediaError";
   }
+
+  /**
+   * The tool crashed: killed by a signal we did not send (SIGSEGV, SIGABRT, the OOM killer's
+   * SIGKILL...), or a shell-style 128+signal status of one. Never the input's fault, whatever
+   * its stderr said before. (ffmpeg's own error statuses, AVERROR codes masked to 8 bits, never
+   * take these values in practice.)
+   */
+  get crashed(): boolean {
+    return this.kind === "exit" && (this.exitSignal !== null || CRASH_STATUSES.has(this.exitCode ?? 0));
+  }
 }
+
+/** 128 + SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGKILL, SIGSEGV. */
+const CRASH_STATUSES = new Set([132, 134, 135, 136, 137, 139]);
+
+/**
+ * The prefix that makes a child die with this process. On Linux, `setpriv --pdeathsig KILL`
+ * (util-linux) sets PR_SET_PDEATHSIG and execs the tool, which keeps its pid, so our kill,
+ * exit status and signal are the tool's own. The kernel sends the signal when the *thread* that
+ * spawned the child exits: Node spawns from its main thread, whose end is the process's. Where
+ * setpriv is missing (or refuses, e.g. in a restricted sandbox) tools run as they are.
+ */
+let deathWrapper: string[] | undefined;
+
+function parentDeathWrapper(): string[] {
+  if (deathWrapper) return deathWrapper;
+  deathWrapper = [];
+  if (process.platform !== "linux") return deathWrapper;
+  for (const dir of (process.env.PATH ?? "").split(":").concat("/usr/bin", "/bin")) {
+    const setpriv = path.join(dir || ".", "setpriv");
+    try {
+      accessSync(setpriv, fsConstants.X_OK);
+    } catch {
+      continue;
+    }
+    // Once per process: a quick check that this setpriv knows --pdeathsig and may use it.
+    const probe = [setpriv, "--pdeathsig", "KILL", "--"];
+    const ok = spawnSync(setpriv, [...probe.slice(1), setpriv, "--version"], {
+      stdio: "ignore",
+      timeout: 10_000,
+    });
+    if (ok.status === 0) deathWrapper = probe;
+    break;
+  }
+  return deathWrapper;
+}
+
+/** What setpriv says when the tool itself cannot be started (it then exits 127). */
+const WRAPPED_SPAWN_FAILURE = /^setpriv: failed to execute .*$/m;
 
 export interface FfmpegRun {
   args: string[];
@@ -81,8 +131,11 @@ export function runProcess(run: ProcessRun): Promise<ProcessResult> {
   }
   return new Promise<ProcessResult>((resolve, reject) => {
     let child: ChildProcessByStdio<null, Readable, Readable>;
+    const [wrapper, ...wrapperArgs] = parentDeathWrapper();
     try {
-      child = spawn(run.command, run.args as string[], {
+      const command = wrapper ?? run.command;
+      const args = wrapper ? [...wrapperArgs, run.command, ...run.args] : (run.args as string[]);
+      child = spawn(command, args, {
         stdio: ["ignore", "pipe", "pipe"],
         windowsHide: true,
       });
@@ -162,7 +215,8 @@ export function runProcess(run: ProcessRun): Promise<ProcessResult> {
       exited = true;
       if (settled) return;
       if (killedFor) {
-        settleError(new MediaError(killedFor.message, killedFor.kind, tail(), code, sig));
+        // Our own kill is not a crash: no status or signal is passed on.
+        settleError(new MediaError(killedFor.message, killedFor.kind, tail()));
         return;
       }
       if (code === 0) {
@@ -172,6 +226,13 @@ export function runProcess(run: ProcessRun): Promise<ProcessResult> {
         return;
       }
       const t = tail();
+      const notStarted = wrapper && code === 127 ? WRAPPED_SPAWN_FAILURE.exec(t) : null;
+      if (notStarted) {
+        settleError(
+          new MediaError(`${name} could not be started (${run.command}): ${notStarted[0]}`, "spawn", t),
+        );
+        return;
+      }
       const lastLine = t.trim().split("\n").pop()?.trim();
       const how = sig ? `was killed by ${sig}` : `exited with code ${code}`;
       settleError(new MediaError(`${name} ${how}${lastLine ? `: ${lastLine}` : ""}`, "exit", t, code, sig));

@@ -2,14 +2,18 @@
 // with a lease, renews the lease while the handler runs (saving progress with it), and ends the
 // task FINISH in one transaction with its effects. A task whose worker died is claimed again
 // when its lease runs out; after maxTaskAttempts claims it fails with 70000 instead. A task
-// stopped by an orderly shutdown is released without counting the attempt.
+// stopped by an orderly shutdown is released without counting the attempt. An abort requested
+// in the store (ManageTask, DeleteMedia; perhaps by another process) is seen at the next lease
+// renewal: the handler's signal is aborted (killing its ffmpeg) and the task ends ABORTED, its
+// effects unpublished and the outputs it already stored discarded.
 import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deps } from "../domain/deps.js";
 import { taskEvents } from "../domain/events.js";
+import { TASK_ABORTED } from "../domain/tasks.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
-import type { NewEvent, TaskEffects, TaskRow } from "../store/types.js";
+import type { LeaseState, NewEvent, TaskEffects, TaskEnd, TaskRow, TaskStatus } from "../store/types.js";
 
 export interface TaskContext {
   readonly task: TaskRow;
@@ -30,7 +34,22 @@ export interface TaskResult {
   effects?: TaskEffects;
 }
 
-export type TaskHandler = (ctx: TaskContext) => Promise<TaskResult | void>;
+export interface TaskHandler {
+  (ctx: TaskContext): Promise<TaskResult | void>;
+  /**
+   * Removes what a run stored before its task was aborted (outputs already in blob storage),
+   * given the state it saved. Must not remove what the media item still references.
+   */
+  discard?(deps: Deps, task: TaskRow, state: Record<string, unknown>): Promise<void>;
+}
+
+/** The abort reason of a task whose abort was requested (ManageTask, DeleteMedia). */
+export class TaskAborted extends Error {
+  constructor() {
+    super("the task was aborted");
+    this.name = "TaskAborted";
+  }
+}
 
 /** The abort reason of a task that ran longer than OPENVOD_TASK_TIMEOUT_MS. */
 export class TaskTimeout extends Error {
@@ -132,22 +151,48 @@ export class WorkerPool {
   private async execute(task: TaskRow): Promise<void> {
     const { deps } = this;
     const { store, config, log } = deps;
-    const finish = async (
+    const handler = this.handlers.get(task.taskType);
+    const end = async (
+      status: Extract<TaskStatus, "FINISH" | "ABORTED">,
+      outcome: TaskEnd,
+      state: Record<string, unknown>,
+      effects: TaskEffects = {},
+    ) => {
+      const done = { ...outcome, status, state, finishTime: deps.now() };
+      const finished: TaskRow = { ...task, ...done };
+      const events = await taskEvents(deps, finished);
+      const r = await store.finishTask(task.taskId, this.owner, done, { ...effects, events });
+      if (r === "finished") {
+        if (events.length) deps.events.notify(task.appId);
+        if (effects.insertTasks?.length) deps.wakeWorkers();
+        if (status === "ABORTED") await discard(state);
+      } else if (r !== "lost") {
+        // Asked to stop, or the item it processed was deleted, while it ran: nothing is published.
+        await aborted(state, r === "mediaGone");
+      }
+    };
+    const finish = (
       errCode: number,
       errCodeExt: string,
       message: string,
       state: Record<string, unknown>,
-      effects: TaskEffects = {},
-    ) => {
-      const done = { errCode, errCodeExt, message, state, finishTime: deps.now() };
-      const finished: TaskRow = { ...task, ...done, status: "FINISH" };
-      const events = await taskEvents(deps, finished);
-      if (await store.finishTask(task.taskId, this.owner, done, { ...effects, events })) {
-        if (events.length) deps.events.notify(task.appId);
-        if (effects.insertTasks?.length) deps.wakeWorkers();
-      }
+      effects?: TaskEffects,
+    ) => end("FINISH", { errCode, errCodeExt, message }, state, effects);
+    const aborted = async (state: Record<string, unknown>, mediaGone = false) => {
+      // The request's own reason (the store keeps it), else why the finish was refused.
+      const requested = (await store.getTask(task.appId, task.taskId))?.abortRequest;
+      const reason = mediaGone ? TASK_ABORTED.mediaDeleted : TASK_ABORTED.byRequest;
+      await end("ABORTED", { ...reason, message: requested ?? reason.message }, state);
     };
+    const discard = (state: Record<string, unknown>) =>
+      handler
+        ?.discard?.(deps, task, state)
+        .catch((err) =>
+          log.warn({ err, taskId: task.taskId }, "discarding an aborted task's outputs failed"),
+        );
 
+    // Its abort was requested while the worker that ran it died.
+    if (task.abortRequest !== null) return void (await aborted(task.state));
     if (task.attempts > config.maxTaskAttempts) {
       await finish(
         TaskErrCode.internal,
@@ -157,7 +202,6 @@ export class WorkerPool {
       );
       return;
     }
-    const handler = this.handlers.get(task.taskType);
     if (!handler) {
       await finish(
         TaskErrCode.internal,
@@ -197,19 +241,24 @@ export class WorkerPool {
         while (saving) await saving;
         lastSave = Date.now();
         dirty = false;
-        const ours = await store.heartbeat(
+        const lease = await store.heartbeat(
           task.taskId,
           owner,
           deps.now() + config.leaseMs,
           this.state,
           events,
         );
-        if (!ours) {
-          controller.abort(new Error("lease lost"));
+        if (lease !== "lost" && events?.length) deps.events.notify(task.appId);
+        // Only this answer stops the caller (a timeout lets it record what is left as failed).
+        if (lease !== "held") {
+          onLease(lease);
           throw controller.signal.reason;
         }
-        if (events?.length) deps.events.notify(task.appId);
       },
+    };
+    const onLease = (lease: LeaseState) => {
+      if (lease === "lost") controller.abort(new Error("lease lost"));
+      else if (lease === "abort") controller.abort(new TaskAborted());
     };
     const save = () => {
       if (saving) return;
@@ -218,9 +267,7 @@ export class WorkerPool {
       dirty = false;
       saving = store
         .heartbeat(task.taskId, this.owner, deps.now() + config.leaseMs, state)
-        .then((ours) => {
-          if (!ours) controller.abort(new Error("lease lost"));
-        })
+        .then(onLease)
         .catch((err) => log.warn({ err, taskId: task.taskId }, "lease renewal failed"))
         .finally(() => (saving = undefined));
     };
@@ -244,7 +291,10 @@ export class WorkerPool {
       await saving;
       // On shutdown the task stays PROCESSING, released; the next start re-runs it.
       if (!this.running) return void (await release());
-      if (err instanceof TaskFailure) {
+      if (controller.signal.reason instanceof TaskAborted) {
+        // Whatever the handler made of the abort (a failure, even), the task was aborted.
+        await aborted(ctx.state);
+      } else if (err instanceof TaskFailure) {
         await finish(err.errCode, err.errCodeExt, err.message, ctx.state);
       } else if (controller.signal.aborted && String(controller.signal.reason?.message) === "lease lost") {
         log.warn({ taskId: task.taskId }, "lost the lease of a task; another worker owns it now");

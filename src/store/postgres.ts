@@ -22,7 +22,9 @@ import {
   type NewEvent,
   type NewTask,
   type Store,
+  type LeaseState,
   type TaskEffects,
+  type TaskEnd,
   type TaskFinish,
   type TaskListFilter,
   type TaskRow,
@@ -33,6 +35,7 @@ import {
   type UploadPartRow,
   type UploadSessionRow,
 } from "./types.js";
+import { mediaTouched } from "./effects.js";
 
 /** Channels of the wake-ups between processes. */
 export const TASKS_CHANNEL = "openvod_tasks";
@@ -189,6 +192,9 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (upload_id, part_number)
   );
   `,
+  `
+  ALTER TABLE tasks ADD COLUMN abort_request TEXT;
+  `,
 ];
 
 // BIGINT (int8) and COUNT(*) arrive as numbers: every value openvod keeps in one (millisecond
@@ -240,6 +246,7 @@ function taskFromRaw(r: Raw): TaskRow {
     attempts: r.attempts,
     leaseOwner: r.lease_owner ?? null,
     leaseUntil: r.lease_until ?? null,
+    abortRequest: r.abort_request ?? null,
   };
 }
 
@@ -385,10 +392,23 @@ const SQL = {
     WHERE seq = (SELECT seq FROM tasks WHERE status = 'WAITING' OR (status = 'PROCESSING' AND lease_until < $3)
       ORDER BY priority DESC, seq LIMIT 1 FOR UPDATE SKIP LOCKED)
     RETURNING *`,
-  heartbeat: `UPDATE tasks SET lease_until = $1 WHERE task_id = $2 AND lease_owner = $3 AND status = 'PROCESSING'`,
+  heartbeat: `UPDATE tasks SET lease_until = $1 WHERE task_id = $2 AND lease_owner = $3 AND status = 'PROCESSING'
+    RETURNING abort_request`,
   heartbeatState: `UPDATE tasks SET lease_until = $1, state = $4::jsonb WHERE task_id = $2 AND lease_owner = $3
-    AND status = 'PROCESSING'`,
-  finish: `UPDATE tasks SET status = 'FINISH', err_code = $1, err_code_ext = $2, message = $3, state = $4::jsonb,
+    AND status = 'PROCESSING' RETURNING abort_request`,
+  // Locks the row: an abort requested concurrently waits for this finish, or is seen by it.
+  held: `SELECT abort_request FROM tasks WHERE task_id = $1 AND lease_owner = $2 AND status = 'PROCESSING'
+    FOR UPDATE`,
+  // ManageTask Abort and DeleteMedia, completed by "<column> = $2": WAITING ends ABORTED at once
+  // ($1 now, $4-$6 the ErrCode, ErrCodeExt and Message), PROCESSING gets the request recorded.
+  abort: `UPDATE tasks SET status = CASE WHEN status = 'WAITING' THEN 'ABORTED' ELSE status END,
+    finish_time = CASE WHEN status = 'WAITING' THEN $1 ELSE finish_time END,
+    err_code = CASE WHEN status = 'WAITING' THEN $4 ELSE err_code END,
+    err_code_ext = CASE WHEN status = 'WAITING' THEN $5 ELSE err_code_ext END,
+    message = CASE WHEN status = 'WAITING' THEN $6 ELSE message END,
+    abort_request = CASE WHEN status = 'PROCESSING' THEN COALESCE(abort_request, $6) ELSE abort_request END
+    WHERE app_id = $3 AND status IN ('WAITING', 'PROCESSING') AND`,
+  finish: `UPDATE tasks SET status = $8, err_code = $1, err_code_ext = $2, message = $3, state = $4::jsonb,
     finish_time = $5, lease_owner = NULL, lease_until = NULL
     WHERE task_id = $6 AND lease_owner = $7 AND status = 'PROCESSING'`,
   insertMedia: `INSERT INTO media (file_id, app_id, name, description, class_id, type, category, blob_key,
@@ -742,7 +762,7 @@ export class PostgresStore implements Store {
     leaseUntil: number,
     state?: Record<string, unknown>,
     events?: NewEvent[],
-  ): Promise<boolean> {
+  ): Promise<LeaseState> {
     const renew = (c: Queryable) =>
       state
         ? c.query({
@@ -751,11 +771,13 @@ export class PostgresStore implements Store {
             values: [leaseUntil, taskId, owner, doc(state)],
           })
         : c.query({ name: "heartbeat", text: SQL.heartbeat, values: [leaseUntil, taskId, owner] });
-    if (!events?.length) return ((await renew(this.pool)).rowCount ?? 0) > 0;
+    const lease = (r: pg.QueryResult): LeaseState =>
+      !r.rows[0] ? "lost" : r.rows[0].abort_request === null ? "held" : "abort";
+    if (!events?.length) return lease(await renew(this.pool));
     return this.tx(async (c) => {
-      if (((await renew(c)).rowCount ?? 0) === 0) return false;
-      await this.writeEvents(c, events);
-      return true;
+      const r = lease(await renew(c));
+      if (r !== "lost") await this.writeEvents(c, events);
+      return r;
     });
   }
 
@@ -764,15 +786,39 @@ export class PostgresStore implements Store {
     owner: string,
     f: TaskFinish,
     effects: TaskEffects = {},
-  ): Promise<boolean> {
+  ): Promise<"finished" | "lost" | "abort" | "mediaGone"> {
     return this.tx(async (c) => {
-      const r = await c.query({
+      const { rows } = await c.query({ name: "held", text: SQL.held, values: [taskId, owner] });
+      // Not ours any more (the lease ran out and another worker took the task): change nothing.
+      if (!rows[0]) return "lost";
+      const status = f.status ?? "FINISH";
+      if (status === "FINISH") {
+        if (rows[0].abort_request !== null) return "abort";
+        for (const m of mediaTouched(effects)) {
+          // FOR KEY SHARE: a concurrent DeleteMedia waits until this task's outputs are recorded,
+          // while other finishing tasks may still update the row (FOR SHARE would deadlock two
+          // of them merging metadata into the same item).
+          const found = await c.query(
+            "SELECT 1 FROM media WHERE file_id = $1 AND app_id = $2 FOR KEY SHARE",
+            [m.fileId, m.appId],
+          );
+          if (found.rows.length === 0) return "mediaGone";
+        }
+      }
+      await c.query({
         name: "finish",
         text: SQL.finish,
-        values: [f.errCode, text(f.errCodeExt), text(f.message), doc(f.state), f.finishTime, taskId, owner],
+        values: [
+          f.errCode,
+          text(f.errCodeExt),
+          text(f.message),
+          doc(f.state),
+          f.finishTime,
+          taskId,
+          owner,
+          status,
+        ],
       });
-      // Not ours any more (the lease ran out and another worker took the task): change nothing.
-      if ((r.rowCount ?? 0) === 0) return false;
       await this.writeEvents(c, effects.events);
       await this.insertTasks(c, effects.insertTasks);
       for (const part of effects.putParts ?? []) {
@@ -811,7 +857,7 @@ export class PostgresStore implements Store {
           [doc(patch), fileId, appId],
         );
       }
-      return true;
+      return "finished" as const;
     });
   }
 
@@ -829,14 +875,18 @@ export class PostgresStore implements Store {
     appId: number,
     taskId: string,
     now: number,
-  ): Promise<"aborted" | "notWaiting" | "notFound"> {
-    const r = await this.pool.query(
-      `UPDATE tasks SET status = 'ABORTED', finish_time = $1 WHERE task_id = $2 AND app_id = $3
-       AND status = 'WAITING'`,
-      [now, text(taskId), appId],
-    );
-    if ((r.rowCount ?? 0) > 0) return "aborted";
-    return (await this.one(SQL.getTask, [text(taskId), appId], "getTask")) ? "notWaiting" : "notFound";
+    reason: TaskEnd,
+  ): Promise<"aborted" | "requested" | "ended" | "notFound"> {
+    const { rows } = await this.pool.query(`${SQL.abort} task_id = $2 RETURNING status`, [
+      now,
+      text(taskId),
+      appId,
+      reason.errCode,
+      text(reason.errCodeExt),
+      text(reason.message),
+    ]);
+    if (rows[0]) return rows[0].status === "ABORTED" ? "aborted" : "requested";
+    return (await this.one(SQL.getTask, [text(taskId), appId], "getTask")) ? "ended" : "notFound";
   }
 
   /**
@@ -905,14 +955,31 @@ export class PostgresStore implements Store {
     return (r.rowCount ?? 0) > 0;
   }
 
-  async deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined> {
+  async deleteMedia(
+    appId: number,
+    fileId: string,
+    events?: NewEvent[],
+    abort?: { now: number; reason: TaskEnd },
+  ): Promise<MediaRow | undefined> {
     return this.tx(async (c) => {
       const { rows } = await c.query("DELETE FROM media WHERE file_id = $1 AND app_id = $2 RETURNING *", [
         text(fileId),
         appId,
       ]);
       if (!rows[0]) return undefined;
+      await c.query("DELETE FROM media_parts WHERE app_id = $1 AND file_id = $2", [appId, text(fileId)]);
       await this.writeEvents(c, events);
+      if (abort) {
+        const { errCode, errCodeExt, message } = abort.reason;
+        await c.query(`${SQL.abort} file_id = $2`, [
+          abort.now,
+          text(fileId),
+          appId,
+          errCode,
+          text(errCodeExt),
+          text(message),
+        ]);
+      }
       return mediaFromRaw(rows[0]);
     });
   }

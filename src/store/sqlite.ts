@@ -13,7 +13,9 @@ import {
   type MediaSearch,
   type NewTask,
   type Store,
+  type LeaseState,
   type TaskEffects,
+  type TaskEnd,
   type TaskFinish,
   type TaskListFilter,
   type TaskRow,
@@ -25,6 +27,7 @@ import {
   type UploadPartRow,
   type UploadSessionRow,
 } from "./types.js";
+import { mediaTouched } from "./effects.js";
 
 /** Numbered migrations; PRAGMA user_version records how many ran. Append only. */
 const MIGRATIONS: string[] = [
@@ -171,9 +174,24 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (upload_id, part_number)
   );
   `,
+  `
+  ALTER TABLE tasks ADD COLUMN abort_request TEXT;
+  `,
 ];
 
 type Raw = Record<string, unknown>;
+
+/**
+ * ManageTask Abort and DeleteMedia, completed by "<column> = @key": WAITING ends ABORTED at
+ * once, PROCESSING gets the request recorded for its worker to see.
+ */
+const ABORT = `UPDATE tasks SET status = CASE WHEN status = 'WAITING' THEN 'ABORTED' ELSE status END,
+  finish_time = CASE WHEN status = 'WAITING' THEN @now ELSE finish_time END,
+  err_code = CASE WHEN status = 'WAITING' THEN @errCode ELSE err_code END,
+  err_code_ext = CASE WHEN status = 'WAITING' THEN @errCodeExt ELSE err_code_ext END,
+  message = CASE WHEN status = 'WAITING' THEN @message ELSE message END,
+  abort_request = CASE WHEN status = 'PROCESSING' THEN COALESCE(abort_request, @message) ELSE abort_request END
+  WHERE app_id = @appId AND status IN ('WAITING', 'PROCESSING') AND`;
 
 function uploadSessionFromRaw(r: Raw): UploadSessionRow {
   return {
@@ -238,6 +256,7 @@ function taskFromRaw(r: Raw): TaskRow {
     attempts: r.attempts as number,
     leaseOwner: (r.lease_owner as string | null) ?? null,
     leaseUntil: (r.lease_until as number | null) ?? null,
+    abortRequest: (r.abort_request as string | null) ?? null,
   };
 }
 
@@ -342,16 +361,18 @@ export class SqliteStore implements Store {
       claim:
         p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
         begin_time = COALESCE(begin_time, ?) WHERE seq = ? RETURNING *`),
-      heartbeat: p(
-        `UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`,
-      ),
+      heartbeat: p(`UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?
+        AND status = 'PROCESSING' RETURNING abort_request`),
       heartbeatState: p(`UPDATE tasks SET lease_until = ?, state = ? WHERE task_id = ? AND lease_owner = ?
-        AND status = 'PROCESSING'`),
-      finish: p(`UPDATE tasks SET status = 'FINISH', err_code = ?, err_code_ext = ?, message = ?, state = ?,
-        finish_time = ?, lease_owner = NULL, lease_until = NULL
-        WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`),
-      abort: p(`UPDATE tasks SET status = 'ABORTED', finish_time = ? WHERE task_id = ? AND app_id = ?
-        AND status = 'WAITING'`),
+        AND status = 'PROCESSING' RETURNING abort_request`),
+      held: p(
+        `SELECT abort_request FROM tasks WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`,
+      ),
+      finish: p(`UPDATE tasks SET status = @status, err_code = @errCode, err_code_ext = @errCodeExt,
+        message = @message, state = @state, finish_time = @finishTime, lease_owner = NULL, lease_until = NULL
+        WHERE task_id = @taskId AND lease_owner = @owner AND status = 'PROCESSING'`),
+      abort: p(`${ABORT} task_id = @key RETURNING status`),
+      abortFile: p(`${ABORT} file_id = @key`),
       releaseLeases: p(`UPDATE tasks SET lease_until = 0 WHERE status = 'PROCESSING'`),
       release: p(`UPDATE tasks SET attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = 0,
         state = ? WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`),
@@ -536,15 +557,17 @@ export class SqliteStore implements Store {
     leaseUntil: number,
     state?: Record<string, unknown>,
     events?: NewEvent[],
-  ): Promise<boolean> {
+  ): Promise<LeaseState> {
     return this.db
-      .transaction(() => {
-        const r = state
-          ? this.stmt.heartbeatState!.run(leaseUntil, JSON.stringify(state), taskId, owner)
-          : this.stmt.heartbeat!.run(leaseUntil, taskId, owner);
-        if (r.changes === 0) return false;
+      .transaction((): LeaseState => {
+        const r = (
+          state
+            ? this.stmt.heartbeatState!.get(leaseUntil, JSON.stringify(state), taskId, owner)
+            : this.stmt.heartbeat!.get(leaseUntil, taskId, owner)
+        ) as Raw | undefined;
+        if (!r) return "lost";
         this.writeEvents(events);
-        return true;
+        return r.abort_request === null ? "held" : "abort";
       })
       .immediate();
   }
@@ -554,19 +577,18 @@ export class SqliteStore implements Store {
     owner: string,
     f: TaskFinish,
     effects: TaskEffects = {},
-  ): Promise<boolean> {
+  ): Promise<"finished" | "lost" | "abort" | "mediaGone"> {
     return this.db
       .transaction(() => {
-        const r = this.stmt.finish!.run(
-          f.errCode,
-          f.errCodeExt,
-          f.message,
-          JSON.stringify(f.state),
-          f.finishTime,
-          taskId,
-          owner,
-        );
-        if (r.changes === 0) return false;
+        const held = this.stmt.held!.get(taskId, owner) as Raw | undefined;
+        if (!held) return "lost";
+        const status = f.status ?? "FINISH";
+        if (status === "FINISH") {
+          if (held.abort_request !== null) return "abort";
+          const gone = mediaTouched(effects).some((m) => !this.stmt.getMedia!.get(m.fileId, m.appId));
+          if (gone) return "mediaGone";
+        }
+        this.stmt.finish!.run({ ...f, status, state: JSON.stringify(f.state), taskId, owner });
         this.writeEvents(effects.events);
         for (const t of effects.insertTasks ?? []) {
           this.stmt.insertTask!.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
@@ -600,7 +622,7 @@ export class SqliteStore implements Store {
             this.stmt.setMeta!.run(JSON.stringify(meta), fileId, appId);
           }
         }
-        return true;
+        return "finished" as const;
       })
       .immediate();
   }
@@ -609,9 +631,11 @@ export class SqliteStore implements Store {
     appId: number,
     taskId: string,
     now: number,
-  ): Promise<"aborted" | "notWaiting" | "notFound"> {
-    if (this.stmt.abort!.run(now, taskId, appId).changes > 0) return "aborted";
-    return this.stmt.getTask!.get(taskId, appId) ? "notWaiting" : "notFound";
+    reason: TaskEnd,
+  ): Promise<"aborted" | "requested" | "ended" | "notFound"> {
+    const r = this.stmt.abort!.get({ ...reason, now, appId, key: taskId }) as Raw | undefined;
+    if (r) return r.status === "ABORTED" ? "aborted" : "requested";
+    return this.stmt.getTask!.get(taskId, appId) ? "ended" : "notFound";
   }
 
   async releaseTask(taskId: string, owner: string, state: Record<string, unknown>): Promise<boolean> {
@@ -663,12 +687,22 @@ export class SqliteStore implements Store {
     return this.db.prepare(sql).run(...sets.map(([, v]) => v), fileId, appId).changes > 0;
   }
 
-  async deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined> {
+  async deleteMedia(
+    appId: number,
+    fileId: string,
+    events?: NewEvent[],
+    abort?: { now: number; reason: TaskEnd },
+  ): Promise<MediaRow | undefined> {
     return this.db
       .transaction(() => {
         const r = this.stmt.deleteMedia!.get(fileId, appId) as Raw | undefined;
-        if (r) this.writeEvents(events);
-        return r && mediaFromRaw(r);
+        if (!r) return undefined;
+        this.stmt.deleteAllParts!.run(appId, fileId);
+        this.writeEvents(events);
+        if (abort) {
+          this.stmt.abortFile!.run({ ...abort.reason, now: abort.now, appId, key: fileId });
+        }
+        return mediaFromRaw(r);
       })
       .immediate();
   }

@@ -28,6 +28,8 @@ export interface TaskRow {
   attempts: number;
   leaseOwner: string | null;
   leaseUntil: number | null;
+  /** Set (to the reason) when ManageTask or DeleteMedia asked for a PROCESSING task to stop. */
+  abortRequest: string | null;
 }
 
 export type NewTask = Pick<
@@ -259,7 +261,14 @@ export interface TaskEffects {
   mergeMetaData?: { appId: number; fileId: string; patch: Record<string, unknown> };
 }
 
+export type LeaseState = "held" | "lost" | "abort";
+
+/** How an aborted task reads: its ErrCode, ErrCodeExt and Message. */
+export type TaskEnd = Pick<TaskFinish, "errCode" | "errCodeExt" | "message">;
+
 export interface TaskFinish {
+  /** FINISH unless given; ABORTED ends a task whose abort was requested, with no effects but events. */
+  status?: "FINISH" | "ABORTED";
   errCode: number;
   errCodeExt: string;
   message: string;
@@ -298,22 +307,45 @@ export interface Store {
   listTasks(filter: TaskListFilter): Promise<TaskRow[]>;
   /** Atomically takes the next runnable task (WAITING, or PROCESSING with an expired lease). */
   claimTask(owner: string, now: number, leaseMs: number): Promise<TaskRow | undefined>;
-  /** Extends the lease and saves progress (with the events it causes); false when the task is no longer ours. */
+  /**
+   * Extends the lease and saves progress (with the events it causes). "lost" when the task is
+   * no longer ours; "abort" when it still is but an abort was requested (the worker stops it).
+   */
   heartbeat(
     taskId: string,
     owner: string,
     leaseUntil: number,
     state?: Record<string, unknown>,
     events?: NewEvent[],
-  ): Promise<boolean>;
-  /** Ends a task FINISH with its effects, only while we still hold it; false otherwise. */
-  finishTask(taskId: string, owner: string, finish: TaskFinish, effects?: TaskEffects): Promise<boolean>;
+  ): Promise<LeaseState>;
+  /**
+   * Ends a task with its effects in one transaction, only while we still hold it ("lost"
+   * otherwise). A FINISH changes nothing and answers "abort" when an abort was requested
+   * meanwhile, or "mediaGone" when its effects name a media item that no longer exists: the
+   * caller then ends the task ABORTED instead, and its outputs are never published.
+   */
+  finishTask(
+    taskId: string,
+    owner: string,
+    finish: TaskFinish,
+    effects?: TaskEffects,
+  ): Promise<"finished" | "lost" | "abort" | "mediaGone">;
   /**
    * Hands a task we hold back to the queue (an orderly shutdown stopped it): runnable at once,
    * progress saved, and the attempt not counted, since the task did not fail. False if not ours.
    */
   releaseTask(taskId: string, owner: string, state: Record<string, unknown>): Promise<boolean>;
-  abortTask(appId: number, taskId: string, now: number): Promise<"aborted" | "notWaiting" | "notFound">;
+  /**
+   * ManageTask Abort: a WAITING task ends ABORTED at once ("aborted"); a PROCESSING one gets the
+   * request recorded ("requested"), which its worker sees at its next heartbeat; "ended" when
+   * the task is already FINISH or ABORTED.
+   */
+  abortTask(
+    appId: number,
+    taskId: string,
+    now: number,
+    reason: TaskEnd,
+  ): Promise<"aborted" | "requested" | "ended" | "notFound">;
   /**
    * Called once at start. Embedded mode (SQLite) owns its database: leases (of tasks and of
    * callbacks) left by a killed process are void at once, and the count of re-queued tasks is
@@ -336,8 +368,16 @@ export interface Store {
       >
     >,
   ): Promise<boolean>;
-  /** Deletes the media row, writing `events` in the same transaction. */
-  deleteMedia(appId: number, fileId: string, events?: NewEvent[]): Promise<MediaRow | undefined>;
+  /**
+   * Deletes the media row, writing `events` in the same transaction; with `abort`, the item's
+   * WAITING and PROCESSING tasks are aborted in it too (as abortTask does).
+   */
+  deleteMedia(
+    appId: number,
+    fileId: string,
+    events?: NewEvent[],
+    abort?: { now: number; reason: TaskEnd },
+  ): Promise<MediaRow | undefined>;
   searchMedia(q: MediaSearch): Promise<{ total: number; media: MediaRow[] }>;
 
   // Media parts.

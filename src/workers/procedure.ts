@@ -18,7 +18,8 @@ import {
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
-import type { MediaPart, TaskEffects } from "../store/types.js";
+import type { Deps } from "../domain/deps.js";
+import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
 async function md5Of(file: string): Promise<string> {
@@ -314,6 +315,23 @@ async function localCopy(ctx: TaskContext, key: string): Promise<string> {
   if (!held.has(ctx)) held.set(ctx, []);
   held.get(ctx)!.push(copy);
   return copy.path;
+}
+
+/**
+ * An aborted run's outputs: everything under a deleted item's directory, else what its
+ * successful sub-tasks stored, except keys the item still references (a re-run of the same
+ * definition writes the same key as the part it replaces, which must not lose its file).
+ */
+export async function discardProcedure(deps: Deps, task: TaskRow, state: Record<string, unknown>) {
+  const media = await deps.store.getMedia(task.appId, task.fileId);
+  if (!media) return deps.blobs.remove(blobKey(task.appId, task.fileId) + "/");
+  const parts = await deps.store.getMediaParts(task.appId, task.fileId);
+  const kept = new Set([media.blobKey, media.coverKey, ...parts.flatMap((p) => p.blobs)]);
+  for (const sub of (state as ProcedureState).subtasks ?? []) {
+    if (sub.status !== "SUCCESS") continue;
+    for (const key of [...(sub.part?.blobs ?? []), ...(sub.coverKey ? [sub.coverKey] : [])])
+      if (!kept.has(key)) await deps.blobs.remove(key);
+  }
 }
 
 export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {

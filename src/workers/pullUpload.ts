@@ -10,6 +10,8 @@ import { download, DownloadError } from "../net/download.js";
 import { procedureTaskFor } from "../domain/ingest.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
+import type { Deps } from "../domain/deps.js";
+import type { TaskRow } from "../store/types.js";
 
 /** Share of the progress bar the download takes; probing and storing take the rest. */
 const DOWNLOAD_SHARE = 90;
@@ -72,6 +74,13 @@ async function fetchTo(
     }
     throw err;
   }
+}
+
+/** An aborted pull stored the file (and cover) of an item that will never exist: removed. */
+export async function discardPullUpload(deps: Deps, task: TaskRow): Promise<void> {
+  const fileId = (task.input as unknown as PullInput).fileId;
+  if (fileId && !(await deps.store.getMedia(task.appId, fileId)))
+    await deps.blobs.remove(blobKey(task.appId, fileId) + "/");
 }
 
 export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {

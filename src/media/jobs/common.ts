@@ -85,7 +85,7 @@ export async function inspectSource(ctx: JobContext, budget: Budget, file: strin
     } catch (err) {
       const timedOut = budget.timeoutError(err);
       if (timedOut) throw timedOut;
-      if (err instanceof MediaError && (err.kind === "exit" || err.kind === "timeout")) {
+      if (err instanceof MediaError && ((err.kind === "exit" && !err.crashed) || err.kind === "timeout")) {
         throw badSource(`The source file ${name} could not be read as media: ${clean(err, absolute, name)}`);
       }
       throw mapError(err, absolute);
@@ -336,6 +336,11 @@ export function mapError(err: unknown, inputAbsolute?: string): unknown {
     if (err.kind === "timeout") return internalError(`media processing failed: ${stripPaths(err.message)}`);
     // The spawn message names the binary and may echo an argument: neither belongs in a task.
     if (err.kind === "spawn") return internalError(`ffmpeg could not be started: ${stripPaths(err.message)}`);
+    // By exit status first: a crashed tool is our fault, whatever its stderr said of the input.
+    if (err.crashed) {
+      const how = err.exitSignal ? `was killed by ${err.exitSignal}` : `exited with status ${err.exitCode}`;
+      return internalError(`media processing failed: the media tool crashed (it ${how}).`);
+    }
     const name = inputAbsolute ? path.basename(inputAbsolute) : "";
     const detail = inputAbsolute ? clean(err, inputAbsolute, name) : lastLine(err.stderrTail) || err.message;
     const tail = err.stderrTail;
