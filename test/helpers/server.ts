@@ -209,10 +209,18 @@ export async function waitForTask(
   const deadline = Date.now() + (o.timeoutMs ?? 60_000);
   const seen: string[] = [];
   for (;;) {
-    const detail: any = await vod.DescribeTaskDetail({
-      TaskId: taskId,
-      ...(o.subAppId ? { SubAppId: o.subAppId } : {}),
-    });
+    let detail: any;
+    try {
+      detail = await vod.DescribeTaskDetail({
+        TaskId: taskId,
+        ...(o.subAppId ? { SubAppId: o.subAppId } : {}),
+      });
+    } catch (err) {
+      // Many waiters polling at once can pass the per-action rate limit: back off as a client would.
+      if ((err as { code?: string }).code !== "RequestLimitExceeded" || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
     if (seen[seen.length - 1] !== detail.Status) seen.push(detail.Status);
     if (detail.Status === "FINISH" || detail.Status === "ABORTED") return { detail, seen };
     if (Date.now() > deadline) throw new Error(`task ${taskId} still ${detail.Status} after timeout`);
