@@ -9,7 +9,6 @@ import { Urls, type Deps } from "./domain/deps.js";
 import { EventHub } from "./domain/events.js";
 import { sweepUploads } from "./domain/uploads.js";
 import "./domain/procedure.js";
-import "./domain/taskkinds.js";
 import { PushDispatcher } from "./events/push.js";
 import { registerTestHooks, TestClock } from "./http/testHooks.js";
 import { buildServer } from "./http/server.js";

@@ -7,6 +7,7 @@ import { blobKey } from "../blobs/types.js";
 import { isoTime, parseIsoTime } from "../domain/ids.js";
 import { makeEvent } from "../domain/events.js";
 import { MEDIA_INFO_FILTERS, mediaInfo, wantsParts } from "../domain/media.js";
+import { MEDIA_PARTS } from "../domain/subtasks/index.js";
 import { submitTask, TASK_ABORTED } from "../domain/tasks.js";
 import { probeMedia } from "../media/probe.js";
 import { errors, TaskFailure } from "../protocol/errors.js";
@@ -52,10 +53,9 @@ const DELETE_PART_TYPES = new Set([
 ]);
 
 /** The media part kinds a DeleteParts type removes (WeChat publications never exist here). */
-const PART_OF_DELETE_TYPE: Record<string, string | undefined> = {
-  TranscodeFiles: "Transcode",
-  AdaptiveDynamicStreamingFiles: "AdaptiveDynamicStreaming",
-};
+const PART_OF_DELETE_TYPE: Record<string, string | undefined> = Object.fromEntries(
+  MEDIA_PARTS.flatMap((p) => (p.deleteType ? [[p.deleteType, p.kind]] : [])),
+);
 
 /** The FileDeleted event, when the application switched it on. */
 async function fileDeletedEvents(

@@ -3,9 +3,7 @@
 // pushed (src/events/push.ts) according to the application's event configuration.
 import { EventEmitter } from "node:events";
 import { shapeResponse } from "../schema/index.js";
-import type { EventConfig, NewEvent, TaskRow } from "../store/types.js";
-import type { Deps, Urls } from "./deps.js";
-import { taskKind } from "./tasks.js";
+import type { EventConfig, NewEvent } from "../store/types.js";
 
 /** Wakes long-polling PullEvents calls and the push dispatcher when events are written. */
 export class EventHub {
@@ -52,17 +50,4 @@ export function makeEvent(appId: number, config: EventConfig, spec: EventSpec, n
   const content = shapeResponse("EventContent", { EventType: spec.type, [spec.field]: spec.payload });
   delete content.EventHandle;
   return { appId, eventType: spec.type, content, delivery: config.mode, createTime: now };
-}
-
-/** The events a task emits when it finishes: its completion event and any the kind adds. */
-export async function taskEvents(deps: Deps, finished: TaskRow): Promise<NewEvent[]> {
-  const kind = taskKind(finished.taskType);
-  const config = await deps.store.getEventConfig(finished.appId);
-  const specs = kind.events?.(finished, config, deps.urls) ?? [];
-  return specs.map((s) => makeEvent(finished.appId, config, s, deps.now()));
-}
-
-/** The completion event of a task type, built from its DescribeTaskDetail payload. */
-export function completionEvent(type: string, field: string, task: TaskRow, urls: Urls): EventSpec {
-  return { type, field, payload: taskKind(task.taskType).view(task, urls) };
 }

@@ -3,6 +3,7 @@ import type { Urls } from "./deps.js";
 import { isoTime, NEVER_EXPIRES } from "./ids.js";
 import type { MediaPart, MediaRow } from "../store/types.js";
 import { withUrls } from "./blobrefs.js";
+import { MEDIA_PARTS } from "./subtasks/index.js";
 
 /** What an ingest (PullUpload, CommitUpload) knows of a new media item; the rest has defaults. */
 export interface IngestedMedia {
@@ -68,36 +69,6 @@ export function mediaBasicInfo(m: MediaRow, urls: Urls): Record<string, unknown>
   };
 }
 
-/** The processing outputs kept with a media item, by part kind: their filter and MediaInfo fields. */
-export const MEDIA_PARTS = [
-  { kind: "Transcode", filter: "transcodeInfo", info: "TranscodeInfo", set: "TranscodeSet" },
-  {
-    kind: "AnimatedGraphics",
-    filter: "animatedGraphicsInfo",
-    info: "AnimatedGraphicsInfo",
-    set: "AnimatedGraphicsSet",
-  },
-  { kind: "ImageSprites", filter: "imageSpriteInfo", info: "ImageSpriteInfo", set: "ImageSpriteSet" },
-  {
-    kind: "SnapshotByTimeOffset",
-    filter: "snapshotByTimeOffsetInfo",
-    info: "SnapshotByTimeOffsetInfo",
-    set: "SnapshotByTimeOffsetSet",
-  },
-  {
-    kind: "SampleSnapshot",
-    filter: "sampleSnapshotInfo",
-    info: "SampleSnapshotInfo",
-    set: "SampleSnapshotSet",
-  },
-  {
-    kind: "AdaptiveDynamicStreaming",
-    filter: "adaptiveDynamicStreamingInfo",
-    info: "AdaptiveDynamicStreamingInfo",
-    set: "AdaptiveDynamicStreamingSet",
-  },
-] as const;
-
 /** DescribeMediaInfos/SearchMedia filter names openvod can fill for real. */
 export const MEDIA_INFO_FILTERS: ReadonlySet<string> = new Set([
   "basicInfo",
@@ -146,7 +117,7 @@ export function mediaInfo(
     if (!want(p.filter)) continue;
     const items = parts.filter((x) => x.kind === p.kind).map((x) => withUrls(x.item, urls));
     if (p.kind === "Transcode" && m.blobKey) items.unshift(originalItem(m, urls));
-    info[p.info] = items.length ? { [p.set]: items } : null;
+    info[p.info] = items.length ? { [p.list]: items } : null;
   }
   return info;
 }

@@ -5,71 +5,11 @@ import { errors, TaskErrCode } from "../protocol/errors.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
 import type { Deps, Urls } from "./deps.js";
 import { withUrls } from "./blobrefs.js";
-import { completionEvent } from "./events.js";
-import { TASK_ID_KIND, isoTime } from "./ids.js";
+import { isoTime } from "./ids.js";
+import type { ProcedureTask } from "../schema/api-types.js";
+import type { Fields } from "./tasktypes/kind.js";
+import { SUBTASK_KINDS, subTaskKind, type SubTaskKind, type SubTaskType } from "./subtasks/index.js";
 import { findTemplate } from "./templates/index.js";
-import { registerTaskKind } from "./tasks.js";
-
-/** One row per MediaProcessTaskInput set: its result Type and field, template family and media info part. */
-export const SUBTASK_KINDS = [
-  {
-    set: "TranscodeTaskSet",
-    type: "Transcode",
-    field: "TranscodeTask",
-    family: "Transcode",
-    info: "TranscodeInfo",
-  },
-  {
-    set: "AnimatedGraphicTaskSet",
-    type: "AnimatedGraphics",
-    field: "AnimatedGraphicTask",
-    family: "AnimatedGraphics",
-    info: "AnimatedGraphicsInfo",
-  },
-  {
-    set: "SnapshotByTimeOffsetTaskSet",
-    type: "SnapshotByTimeOffset",
-    field: "SnapshotByTimeOffsetTask",
-    family: "SnapshotByTimeOffset",
-    info: "SnapshotByTimeOffsetInfo",
-  },
-  {
-    set: "SampleSnapshotTaskSet",
-    type: "SampleSnapshot",
-    field: "SampleSnapshotTask",
-    family: "SampleSnapshot",
-    info: "SampleSnapshotInfo",
-  },
-  {
-    set: "ImageSpriteTaskSet",
-    type: "ImageSprites",
-    field: "ImageSpriteTask",
-    family: "ImageSprite",
-    info: "ImageSpriteInfo",
-  },
-  {
-    set: "CoverBySnapshotTaskSet",
-    type: "CoverBySnapshot",
-    field: "CoverBySnapshotTask",
-    family: "SnapshotByTimeOffset",
-    info: "",
-  },
-  {
-    set: "AdaptiveDynamicStreamingTaskSet",
-    type: "AdaptiveDynamicStreaming",
-    field: "AdaptiveDynamicStreamingTask",
-    family: "AdaptiveDynamicStreaming",
-    info: "AdaptiveDynamicStreamingInfo",
-  },
-] as const;
-
-export type SubTaskKind = (typeof SUBTASK_KINDS)[number];
-
-export function subTaskKind(type: string): SubTaskKind {
-  const k = SUBTASK_KINDS.find((s) => s.type === type);
-  if (!k) throw new Error(`unknown sub-task type ${type}`);
-  return k;
-}
 
 export interface ResolvedWatermark {
   /** The WatermarkInput as the client sent it. */
@@ -79,7 +19,7 @@ export interface ResolvedWatermark {
 }
 
 export interface SubTask {
-  type: SubTaskKind["type"];
+  type: SubTaskType;
   /** The sub-task input as the client sent it, echoed as the result's Input. */
   input: Record<string, any>;
   /** The template resolved when the task was submitted; later edits do not change a queued task. */
@@ -175,22 +115,8 @@ export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown
     SessionId: task.sessionId,
     Operator: "",
     OperationType: "",
-  };
+  } satisfies Fields<ProcedureTask>;
 }
-
-export const procedureEvent = (task: TaskRow, urls: Urls) =>
-  completionEvent("ProcedureStateChanged", "ProcedureStateChangeEvent", task, urls);
-
-registerTaskKind({
-  taskType: "Procedure",
-  idKind: TASK_ID_KIND.Procedure,
-  payloadField: "ProcedureTask",
-  view: procedureView,
-  events(task, _config, urls) {
-    const mode = (task.input as unknown as ProcedureInput).tasksNotifyMode;
-    return mode === "None" ? [] : [procedureEvent(task, urls)];
-  },
-});
 
 /** Parts of a sub-task input openvod cannot honour for real; refused rather than ignored. */
 function refuseUnsupported(set: string, input: Record<string, any>): void {
@@ -235,7 +161,7 @@ export async function prepareProcedure(deps: Deps, r: ProcedureRequest): Promise
           `${kind.set}: template ${input.Definition} does not exist.`,
         );
       }
-      checkSubTaskInput(kind, input);
+      (kind as SubTaskKind).check?.(input);
       const watermarks: ResolvedWatermark[] = [];
       for (const w of (input.WatermarkSet ?? []) as Record<string, any>[]) {
         if (w.SvgContent) throw errors.unsupportedOperation("SVG watermarks are not supported by openvod.");
@@ -271,30 +197,4 @@ export async function prepareProcedure(deps: Deps, r: ProcedureRequest): Promise
     tasksNotifyMode: mode,
     subtasks,
   };
-}
-
-function checkSubTaskInput(kind: SubTaskKind, input: Record<string, any>): void {
-  switch (kind.type) {
-    case "AnimatedGraphics":
-      if (!(input.EndTimeOffset > input.StartTimeOffset) || input.StartTimeOffset < 0) {
-        throw errors.invalidParameterValue(
-          "EndTimeOffset",
-          "EndTimeOffset must be after StartTimeOffset (both ≥ 0).",
-        );
-      }
-      break;
-    case "SnapshotByTimeOffset":
-      if (!input.ExtTimeOffsetSet?.length && !input.TimeOffsetSet?.length) {
-        throw errors.invalidParameterValue("TimeOffsetSet", "Give ExtTimeOffsetSet or TimeOffsetSet.");
-      }
-      break;
-    case "CoverBySnapshot":
-      if (input.PositionType !== "Time" && input.PositionType !== "Percent") {
-        throw errors.invalidParameterValue("PositionType", "PositionType must be Time or Percent.");
-      }
-      if (input.PositionValue < 0 || (input.PositionType === "Percent" && input.PositionValue > 100)) {
-        throw errors.invalidParameterValue("PositionValue", "PositionValue is out of range.");
-      }
-      break;
-  }
 }

@@ -1,36 +1,14 @@
 // The task lifecycle as clients see it: submitting (TaskIds, SessionId de-duplication) and the
-// mapping from a stored task to its DescribeTaskDetail and DescribeTasks views. Each task type
-// registers a TaskKind with its own payload mapper; the queue runs them (src/queue).
+// mapping from a stored task to its DescribeTaskDetail and DescribeTasks views and end events.
+// What differs per task type is its TaskKind (src/domain/tasktypes); the queue runs them.
 import { errors, TaskErrCode } from "../protocol/errors.js";
-import type { EventConfig, NewTask, TaskEnd, TaskRow } from "../store/types.js";
-import type { EventSpec } from "./events.js";
+import type { NewEvent, NewTask, TaskEnd, TaskRow } from "../store/types.js";
+import { makeEvent } from "./events.js";
 import type { Deps, Urls } from "./deps.js";
 import { isoTime, newTaskId } from "./ids.js";
-
-export interface TaskKind {
-  /** DescribeTaskDetail TaskType. */
-  taskType: string;
-  /** The label inside the TaskId. */
-  idKind: string;
-  /** The DescribeTaskDetail field that carries this type's payload. */
-  payloadField: string;
-  /** The payload object (shaped against the spec afterwards). */
-  view(task: TaskRow, urls: Urls): Record<string, unknown>;
-  /** The events the finished task emits (its completion event, and any other it causes). */
-  events?(finished: TaskRow, config: EventConfig, urls: Urls): EventSpec[];
-}
-
-const kinds = new Map<string, TaskKind>();
-
-export function registerTaskKind(kind: TaskKind): void {
-  kinds.set(kind.taskType, kind);
-}
-
-export function taskKind(taskType: string): TaskKind {
-  const k = kinds.get(taskType);
-  if (!k) throw new Error(`unregistered task type ${taskType}`);
-  return k;
-}
+import type { DescribeTaskDetailResponse, TaskSimpleInfo } from "../schema/api-types.js";
+import { taskKind } from "./tasktypes/index.js";
+import type { Fields } from "./tasktypes/kind.js";
 
 /**
  * How aborted tasks read. The cloud's ManageTask only aborts WAITING tasks; openvod also stops
@@ -127,7 +105,7 @@ export function taskDetail(task: TaskRow, urls: Urls): Record<string, unknown> {
     BeginProcessTime: taskTime(task.beginTime),
     FinishTime: taskTime(task.finishTime),
     [kind.payloadField]: kind.view(task, urls),
-  };
+  } satisfies Fields<DescribeTaskDetailResponse>;
 }
 
 export function taskSimpleInfo(task: TaskRow): Record<string, unknown> {
@@ -141,12 +119,13 @@ export function taskSimpleInfo(task: TaskRow): Record<string, unknown> {
     FinishTime: taskTime(task.finishTime),
     SessionId: task.sessionId,
     SessionContext: task.sessionContext,
-  };
+  } satisfies Fields<TaskSimpleInfo>;
 }
 
-/** Progress as clients see it: the stored percentage, 100 once finished. */
-export function taskProgress(task: TaskRow): number {
-  if (task.status === "FINISH") return 100;
-  const p = task.state.progress;
-  return typeof p === "number" ? Math.max(0, Math.min(100, Math.floor(p))) : 0;
+/** The events a task emits when it finishes: its completion event and any the kind adds. */
+export async function taskEvents(deps: Deps, finished: TaskRow): Promise<NewEvent[]> {
+  const kind = taskKind(finished.taskType);
+  const config = await deps.store.getEventConfig(finished.appId);
+  const specs = kind.events?.(finished, config, deps.urls) ?? [];
+  return specs.map((s) => makeEvent(finished.appId, config, s, deps.now()));
 }

@@ -10,8 +10,7 @@ import { randomUUID } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Deps } from "../domain/deps.js";
-import { taskEvents } from "../domain/events.js";
-import { TASK_ABORTED } from "../domain/tasks.js";
+import { TASK_ABORTED, taskEvents } from "../domain/tasks.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { LeaseState, NewEvent, TaskEffects, TaskEnd, TaskRow, TaskStatus } from "../store/types.js";
 
@@ -48,6 +47,14 @@ export class TaskAborted extends Error {
   constructor() {
     super("the task was aborted");
     this.name = "TaskAborted";
+  }
+}
+
+/** The abort reason of a task whose lease another worker took over: that worker finishes it. */
+export class LeaseLost extends Error {
+  constructor() {
+    super("lease lost");
+    this.name = "LeaseLost";
   }
 }
 
@@ -257,7 +264,7 @@ export class WorkerPool {
       },
     };
     const onLease = (lease: LeaseState) => {
-      if (lease === "lost") controller.abort(new Error("lease lost"));
+      if (lease === "lost") controller.abort(new LeaseLost());
       else if (lease === "abort") controller.abort(new TaskAborted());
     };
     const save = () => {
@@ -296,7 +303,7 @@ export class WorkerPool {
         await aborted(ctx.state);
       } else if (err instanceof TaskFailure) {
         await finish(err.errCode, err.errCodeExt, err.message, ctx.state);
-      } else if (controller.signal.aborted && String(controller.signal.reason?.message) === "lease lost") {
+      } else if (controller.signal.reason instanceof LeaseLost) {
         log.warn({ taskId: task.taskId }, "lost the lease of a task; another worker owns it now");
       } else if (controller.signal.aborted) {
         await finish(

@@ -1,7 +1,7 @@
 // DescribeFileAttributes: MD5 and SHA-1 of the original file, streamed in one pass.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import type { FileAttributesState } from "../domain/taskkinds.js";
+import type { FileAttributesState } from "../domain/tasktypes/fileAttributes.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 

@@ -1,11 +1,14 @@
-// Which handler runs each task type.
+// Which handler runs each task type: one entry per TASK_KINDS entry, which the compiler checks.
+import type { TaskTypeName } from "../domain/tasktypes/index.js";
 import type { TaskHandler } from "../queue/pool.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
 
-export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map<string, TaskHandler>([
-  ["PullUpload", Object.assign(runPullUpload, { discard: discardPullUpload })],
-  ["DescribeFileAttributesTask", runFileAttributes],
-  ["Procedure", Object.assign(runProcedure, { discard: discardProcedure })],
-]);
+const HANDLERS = {
+  PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
+  DescribeFileAttributesTask: runFileAttributes,
+  Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
+} satisfies Record<TaskTypeName, TaskHandler>;
+
+export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

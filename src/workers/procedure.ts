@@ -9,12 +9,8 @@ import { basename, join } from "node:path";
 import { blobKey, type LocalBlob } from "../blobs/types.js";
 import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
-import {
-  procedureEvent,
-  type ProcedureInput,
-  type ProcedureState,
-  type SubTask,
-} from "../domain/procedure.js";
+import { type ProcedureInput, type ProcedureState, type SubTask } from "../domain/procedure.js";
+import { procedureEvent } from "../domain/tasktypes/procedure.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";

@@ -4,7 +4,7 @@ import { extname, join } from "node:path";
 import { blobKey } from "../blobs/types.js";
 import { newFileId } from "../domain/ids.js";
 import { ingestedMedia } from "../domain/media.js";
-import type { PullState } from "../domain/taskkinds.js";
+import type { PullState } from "../domain/tasktypes/pullUpload.js";
 import { probeMedia } from "../media/probe.js";
 import { download, DownloadError } from "../net/download.js";
 import { procedureTaskFor } from "../domain/ingest.js";

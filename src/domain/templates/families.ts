@@ -273,11 +273,12 @@ const animatedGraphics = simpleFamily(
   },
 );
 
-export const MEDIA_FAMILIES: readonly FamilyDescriptor[] = [
-  transcode,
-  adaptiveDynamicStreaming,
-  snapshotByTimeOffset,
-  sampleSnapshot,
-  imageSprite,
-  animatedGraphics,
-];
+/** The media-processing families, by name (the registry in index.ts adds Watermark and Procedure). */
+export const MEDIA_FAMILIES = {
+  Transcode: transcode,
+  AdaptiveDynamicStreaming: adaptiveDynamicStreaming,
+  SnapshotByTimeOffset: snapshotByTimeOffset,
+  SampleSnapshot: sampleSnapshot,
+  ImageSprite: imageSprite,
+  AnimatedGraphics: animatedGraphics,
+} as const;

@@ -20,9 +20,15 @@ export { WATERMARK_FONTS } from "./watermark.js";
 /** Custom Definitions start here, above every preset, so the two never collide. */
 export const CUSTOM_DEFINITION_FLOOR = 200000;
 
-export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = Object.fromEntries(
-  [...MEDIA_FAMILIES, watermark, procedure].map((d) => [d.family, d]),
-) as Record<TemplateFamily, FamilyDescriptor>;
+/** Every template family; the compiler refuses a TemplateFamily without its descriptor. */
+export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = {
+  ...MEDIA_FAMILIES,
+  Watermark: watermark,
+  Procedure: procedure,
+} satisfies Record<TemplateFamily, FamilyDescriptor>;
+
+for (const [name, d] of Object.entries(FAMILIES))
+  if (d.family !== name) throw new Error(`template family ${name} names itself ${d.family}`);
 
 const PRESET_INDEX = new Map(
   Object.values(FAMILIES).map((d) => [d.family, new Map(d.presets.map((p) => [String(p[d.keyField]), p]))]),

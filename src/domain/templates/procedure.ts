@@ -3,6 +3,7 @@
 // application; the AI sub-tasks are refused, since openvod runs no AI analysis.
 import { errors } from "../../protocol/errors.js";
 import { payload } from "./merge.js";
+import { SUBTASK_KINDS } from "../subtasks/index.js";
 import { PRESETS } from "./presets.js";
 import { checkFields, invalid, maxLength, oneOf, type Rule } from "./rules.js";
 import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
@@ -10,15 +11,9 @@ import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } fr
 type Find = FamilyContext["find"];
 
 /** The MediaProcessTask lists, the template family each item's Definition names, and a label. */
-const TASK_SETS: ReadonlyArray<[set: string, family: TemplateFamily, label: string]> = [
-  ["TranscodeTaskSet", "Transcode", "transcode"],
-  ["AnimatedGraphicTaskSet", "AnimatedGraphics", "animated graphics"],
-  ["SnapshotByTimeOffsetTaskSet", "SnapshotByTimeOffset", "time-point snapshot"],
-  ["SampleSnapshotTaskSet", "SampleSnapshot", "sampled snapshot"],
-  ["ImageSpriteTaskSet", "ImageSprite", "image sprite"],
-  ["CoverBySnapshotTaskSet", "SnapshotByTimeOffset", "time-point snapshot"],
-  ["AdaptiveDynamicStreamingTaskSet", "AdaptiveDynamicStreaming", "adaptive streaming"],
-];
+const TASK_SETS: ReadonlyArray<[set: string, family: TemplateFamily, label: string]> = SUBTASK_KINDS.map(
+  (k) => [k.set, k.family, k.label],
+);
 
 async function exists(find: Find, family: TemplateFamily, label: string, definition: number, path: string) {
   if (!(await find(family, definition)))

@@ -1,0 +1,26 @@
+// Every task type openvod runs, by its DescribeTaskDetail TaskType. Adding one: a module in this
+// folder (its view and events), a handler in src/workers keyed in src/workers/index.ts (the
+// compiler refuses a type without one), and the actions that submit it.
+import { fileAttributes } from "./fileAttributes.js";
+import type { TaskKind } from "./kind.js";
+import { procedure } from "./procedure.js";
+import { pullUpload } from "./pullUpload.js";
+
+export const TASK_KINDS = {
+  PullUpload: pullUpload,
+  DescribeFileAttributesTask: fileAttributes,
+  Procedure: procedure,
+} as const satisfies Record<string, TaskKind>;
+
+export type TaskTypeName = keyof typeof TASK_KINDS;
+
+for (const [name, kind] of Object.entries(TASK_KINDS))
+  if (kind.taskType !== name) throw new Error(`task kind ${name} names itself ${kind.taskType}`);
+
+export function taskKind(taskType: string): TaskKind {
+  const k = (TASK_KINDS as Record<string, TaskKind>)[taskType];
+  if (!k) throw new Error(`unregistered task type ${taskType}`);
+  return k;
+}
+
+export type { TaskKind } from "./kind.js";
