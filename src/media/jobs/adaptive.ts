@@ -18,22 +18,11 @@ import {
   type AudioCodec,
   type VideoCodec,
 } from "./codecs.js";
-import {
-  Budget,
-  loadCaps,
-  ffmpeg,
-  inspectSource,
-  JobProgress,
-  mapError,
-  num,
-  patternSafe,
-  produceDir,
-  secs,
-  str,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-} from "./common.js";
+import { loadCaps } from "./caps.js";
+import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { patternSafe, produceDir } from "./outputs.js";
+import { inspectSource } from "./source.js";
+import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
 import { playlistSegments } from "./hls.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";

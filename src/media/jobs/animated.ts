@@ -2,22 +2,10 @@
 // stretch of the video, written atomically.
 
 import { writeAtomically } from "../run.js";
-import {
-  Budget,
-  loadCaps,
-  ffmpeg,
-  inspectSource,
-  JobProgress,
-  mapError,
-  num,
-  requireVideo,
-  resolveWindow,
-  secs,
-  str,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-} from "./common.js";
+import { loadCaps } from "./caps.js";
+import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { inspectSource, requireVideo, resolveWindow } from "./source.js";
+import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { badParameter, type JobContext, type Template } from "./types.js";
 

@@ -1,6 +1,8 @@
 // Cloud codec and container names → ffmpeg encoders, muxers and rate-control options.
 
-import { num, str, type Capabilities, type SourceInfo } from "./common.js";
+import { type Capabilities } from "./caps.js";
+import { type SourceInfo } from "./source.js";
+import { num, str } from "./values.js";
 import { badParameter, internalError, type Template } from "./types.js";
 
 const EXTENSIONS: Record<string, string> = {

@@ -11,7 +11,7 @@
 //   streaming template's DisableHigherVideoResolution forbids it (`noUpscale`).
 // - Video sizes are even (yuv420p); picture sizes need not be.
 
-import { num, str } from "./common.js";
+import { num, str } from "./values.js";
 import type { Template } from "./types.js";
 
 export interface Size {

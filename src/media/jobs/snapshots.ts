@@ -5,23 +5,10 @@ import { readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { writeAtomically } from "../run.js";
-import {
-  Budget,
-  ffmpeg,
-  inspectSource,
-  JobProgress,
-  mapError,
-  num,
-  patternSafe,
-  produceDir,
-  requireVideo,
-  secs,
-  str,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-  type SourceInfo,
-} from "./common.js";
+import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { patternSafe, produceDir } from "./outputs.js";
+import { inspectSource, requireVideo, type SourceInfo } from "./source.js";
+import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
 import { badParameter, badSource, type JobContext, type Template, type Watermark } from "./types.js";
 import { planWatermarks } from "./watermark.js";

@@ -5,20 +5,10 @@
 
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  Budget,
-  ffmpeg,
-  inspectSource,
-  JobProgress,
-  mapError,
-  num,
-  patternSafe,
-  produceDir,
-  requireVideo,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-} from "./common.js";
+import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { patternSafe, produceDir } from "./outputs.js";
+import { inspectSource, requireVideo } from "./source.js";
+import { num } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { imageFormat, sampleInterval, sampleSelect } from "./snapshots.js";
 import { badParameter, badSource, type JobContext, type Template } from "./types.js";

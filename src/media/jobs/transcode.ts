@@ -15,25 +15,20 @@ import {
   videoArgs,
   videoCodec,
 } from "./codecs.js";
+import { loadCaps } from "./caps.js";
 import {
   Budget,
-  loadCaps,
   checkComplete,
   ffmpeg,
-  inspectSource,
   JobProgress,
   mapError,
-  num,
-  patternSafe,
-  resolveWindow,
-  secs,
-  siblingTemp,
-  str,
   threadArgs,
   threadCount,
   throwIfAborted,
-  type SourceInfo,
-} from "./common.js";
+} from "./ffmpeg.js";
+import { patternSafe, siblingTemp } from "./outputs.js";
+import { inspectSource, resolveWindow, type SourceInfo } from "./source.js";
+import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { measureHls } from "./hls.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";

@@ -4,7 +4,7 @@
 // (WatermarkInput Start/EndTimeOffset) is on the output's timeline.
 
 import path from "node:path";
-import { escapeFilterValue, num, secs, str } from "./common.js";
+import { escapeFilterValue, num, secs, str } from "./values.js";
 import type { FilterGraph, Size } from "./geometry.js";
 import { badParameter, internalError, type Watermark } from "./types.js";
 
