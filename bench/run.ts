@@ -26,7 +26,6 @@ import { availableParallelism, cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { request } from "undici";
 import { locateMediaTools } from "../src/media/tools.js";
 import { makeAudio, makeVideo } from "../test/helpers/media.js";
 import {
@@ -249,32 +248,26 @@ async function benchDescribe(
 
   // One request by hand: what openvod answers is what the bare server will answer.
   const probe = signed();
-  const res = await request(`http://${endpoint}/`, {
+  const res = await fetch(`http://${endpoint}/`, {
     method: "POST",
     headers: probe.headers,
     body: probe.body,
   });
-  const answer = await res.body.text();
+  const answer = await res.text();
   const parsed = JSON.parse(answer).Response;
-  if (
-    res.statusCode !== 200 ||
-    parsed.Error ||
-    parsed.Status !== "FINISH" ||
-    parsed.TaskType !== "PullUpload"
-  ) {
-    throw new Error(`DescribeTaskDetail probe failed (HTTP ${res.statusCode}): ${answer.slice(0, 500)}`);
+  if (res.status !== 200 || parsed.Error || parsed.Status !== "FINISH" || parsed.TaskType !== "PullUpload") {
+    throw new Error(`DescribeTaskDetail probe failed (HTTP ${res.status}): ${answer.slice(0, 500)}`);
   }
-  const contentType = String(res.headers["content-type"] ?? "application/json");
+  const contentType = res.headers.get("content-type") ?? "application/json";
   const bodyFile = join(dir, "describe-task-detail.json");
   writeFileSync(bodyFile, answer);
   const bare = await startBare(cleanup, bodyFile, contentType);
-  const echoed = await request(`${bare.origin}/`, {
+  const echoed = await fetch(`${bare.origin}/`, {
     method: "POST",
     headers: probe.headers,
     body: probe.body,
   });
-  if ((await echoed.body.text()) !== answer)
-    throw new Error("the bare server does not answer openvod's bytes");
+  if ((await echoed.text()) !== answer) throw new Error("the bare server does not answer openvod's bytes");
 
   // RequestId is a UUID, so every good answer has exactly this length; an error never does.
   const answerBytes = Buffer.byteLength(answer);

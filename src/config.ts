@@ -161,7 +161,7 @@ export const SETTINGS = {
   allowPrivateUrls: {
     env: "OPENVOD_ALLOW_PRIVATE_URLS",
     default: "false",
-    help: "let PullUpload fetch loopback and private-network addresses",
+    help: "let PullUpload, CoverUrl and PUSH callbacks reach loopback and private-network addresses",
     parse: bool,
   },
   uploadSessionTtlSec: {

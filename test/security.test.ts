@@ -1,13 +1,15 @@
 // PullUpload's network guards through a real server: private addresses refused before any
 // connection, download size limits (declared and chunked), redirect limits, no scratch files left
-// behind; plus download()/isPublicAddress() directly, and secrets never reaching the logs.
+// behind; plus download() and the outbound client's isPublicAddress() directly, and secrets never
+// reaching the logs.
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { locateMediaTools } from "../src/media/tools.js";
-import { download, DownloadError, isPublicAddress } from "../src/net/download.js";
+import { download, DownloadError } from "../src/net/download.js";
+import { isPublicAddress } from "../src/net/http.js";
 import { makeVideo } from "./helpers/media.js";
 import {
   FileServer,

@@ -1,6 +1,6 @@
 // Event notifications: the reliable PULL queue (PullEvents, ConfirmEvents, DescribeEventsState)
 // and the per-application configuration (ModifyEventConfig, DescribeEventConfig).
-import { checkUrl, DownloadError } from "../net/download.js";
+import { checkLiteralHost, checkUrl, OutboundError } from "../net/http.js";
 import { errors } from "../protocol/errors.js";
 import type { EventConfig } from "../store/types.js";
 import type { ActionFamily } from "./types.js";
@@ -78,11 +78,14 @@ export const eventActions: ActionFamily = {
         throw errors.invalidParameterValue("SignKey", "SignKey is up to 32 letters and digits.");
       }
       if (p.NotificationUrl) {
+        // The dispatcher checks every address it connects to as well (a hostname may resolve
+        // to a private address later); a literal one is refused here, where it can be said.
         try {
-          checkUrl(p.NotificationUrl);
+          const url = checkUrl(p.NotificationUrl);
+          if (!ctx.deps.config.allowPrivateUrls) checkLiteralHost(url);
         } catch (err) {
-          if (err instanceof DownloadError)
-            throw errors.invalidParameterValue("NotificationUrl", err.message);
+          if (err instanceof OutboundError)
+            throw errors.invalidParameterValue("NotificationUrl", `NotificationUrl: ${err.message}.`);
           throw err;
         }
       }

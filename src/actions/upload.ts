@@ -13,7 +13,7 @@ import {
   STORAGE_REGION,
 } from "../domain/uploads.js";
 import { findTemplate } from "../domain/templates/index.js";
-import { checkUrl, DownloadError } from "../net/download.js";
+import { checkUrl, OutboundError } from "../net/http.js";
 import { errors } from "../protocol/errors.js";
 import { isoParam } from "./media.js";
 import type { ActionContext, ActionFamily } from "./types.js";
@@ -22,7 +22,7 @@ function checkPullUrl(url: string, sub: string): void {
   try {
     checkUrl(url);
   } catch (err) {
-    if (err instanceof DownloadError) throw errors.invalidParameterValue(sub, err.message);
+    if (err instanceof OutboundError) throw errors.invalidParameterValue(sub, err.message);
     throw err;
   }
 }

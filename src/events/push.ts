@@ -3,9 +3,12 @@
 // process resumes them), retried with exponential backoff on non-2xx, timeouts and connection
 // errors, and given up after a bounded time. Each application has its own small share of
 // in-flight deliveries, so one slow or dead receiver never delays another application.
+// Callbacks go through the one outbound client (../net/http.ts), private-address guard included:
+// a NotificationUrl whose host resolves to a private address is never connected to, and the
+// refusal is recorded as the delivery's error, retried and given up like any other failure.
 import { createHash } from "node:crypto";
-import { Agent, request } from "undici";
 import type { Deps } from "../domain/deps.js";
+import { request } from "../net/http.js";
 import type { EventRow } from "../store/types.js";
 
 const MAX_IN_FLIGHT = 64;
@@ -35,7 +38,8 @@ export class PushDispatcher {
   private loopDone: Promise<void> | undefined;
   private readonly inFlight = new Map<number, number>();
   private total = 0;
-  private readonly agent = new Agent({ connectTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: 10_000 });
+  /** Deliveries under way, awaited by stop() (each is bounded by REQUEST_TIMEOUT_MS). */
+  private readonly delivering = new Set<Promise<void>>();
 
   constructor(private readonly deps: Deps) {}
 
@@ -49,7 +53,7 @@ export class PushDispatcher {
     this.running = false;
     this.deps.events.notify(-1);
     await this.loopDone;
-    await this.agent.close().catch(() => {});
+    await Promise.allSettled([...this.delivering]);
   }
 
   private async loop(): Promise<void> {
@@ -63,7 +67,10 @@ export class PushDispatcher {
       } catch (err) {
         log.error({ err }, "claiming events to push failed");
       }
-      for (const e of claimed) void this.deliver(e);
+      for (const e of claimed) {
+        const p = this.deliver(e).finally(() => this.delivering.delete(p));
+        this.delivering.add(p);
+      }
       if (claimed.length === 0) {
         const due = await store.nextPushDue().catch(() => undefined);
         const wait = due === undefined ? 5_000 : Math.max(10, Math.min(5_000, due - this.deps.now()));
@@ -85,16 +92,17 @@ export class PushDispatcher {
       } else {
         const res = await request(cfg.notificationUrl, {
           method: "POST",
-          dispatcher: this.agent,
           headers: { "content-type": "application/json", "user-agent": "openvod-callback/1" },
           body: pushBody(e, cfg.signKey, this.deps.now()),
-          headersTimeout: REQUEST_TIMEOUT_MS,
-          bodyTimeout: REQUEST_TIMEOUT_MS,
+          allowPrivate: config.allowPrivateUrls,
           signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+          connectTimeoutMs: REQUEST_TIMEOUT_MS,
+          headersTimeoutMs: REQUEST_TIMEOUT_MS,
+          bodyIdleTimeoutMs: REQUEST_TIMEOUT_MS,
         });
-        await res.body.dump().catch(() => {});
-        delivered = res.statusCode >= 200 && res.statusCode < 300;
-        if (!delivered) error = `HTTP ${res.statusCode}`;
+        await res.drain();
+        delivered = res.status >= 200 && res.status < 300;
+        if (!delivered) error = `HTTP ${res.status}`;
       }
     } catch (err) {
       error = (err as Error).message;
@@ -108,8 +116,12 @@ export class PushDispatcher {
           config.eventRetryMaxMs,
         );
         retryAt = age + backoff > config.eventPushMaxAgeMs ? null : this.deps.now() + backoff;
-        if (retryAt === null)
-          log.warn({ appId: e.appId, eventType: e.eventType, error }, "gave up delivering an event");
+        if (retryAt !== null)
+          log.debug(
+            { appId: e.appId, eventType: e.eventType, attempt: e.attempts, error },
+            "event delivery failed",
+          );
+        else log.warn({ appId: e.appId, eventType: e.eventType, error }, "gave up delivering an event");
       }
       await store.settlePushEvent(e.seq, delivered, retryAt, error);
     } catch (err) {
