@@ -220,6 +220,28 @@ exec '${tools.ffmpeg}' "$@"
     await server.stop();
   });
 
+  it("reports an ffprobe crash on a pulled file as an internal error (70000), not the file's fault", async () => {
+    const fake = join(dir, "crashing-ffprobe");
+    writeFileSync(
+      fake,
+      `#!/bin/sh
+case " $* " in
+  *" file:"*) echo "Invalid data found when processing input" >&2; kill -SEGV $$ ;;
+esac
+exec '${tools.ffprobe}' "$@"
+`,
+    );
+    chmodSync(fake, 0o755);
+    const server = await startOpenvod({ env: { OPENVOD_FFMPEG: tools.ffmpeg, OPENVOD_FFPROBE: fake } });
+    servers.push(server);
+    const vod = server.client();
+    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4` });
+    const { detail } = await waitForTask(vod, TaskId!);
+    assert.equal(detail.PullUploadTask.ErrCode, 70000, detail.PullUploadTask.Message);
+    assert.doesNotMatch(detail.PullUploadTask.Message, /could not be read as media/);
+    await server.stop();
+  });
+
   it("ffmpeg dies with a server killed by kill -9; a task that kills its server every time is given up", async () => {
     const dataDir = tempDir("openvod-abort-kill-");
     dataDirs.push(dataDir);

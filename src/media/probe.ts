@@ -139,7 +139,8 @@ export async function probeMediaRaw(
       signal,
     );
   } catch (err) {
-    if (err instanceof MediaError && (err.kind === "exit" || err.kind === "timeout")) {
+    // A crashed ffprobe says nothing about the file: it goes up as the internal error it is.
+    if (err instanceof MediaError && ((err.kind === "exit" && !err.crashed) || err.kind === "timeout")) {
       const detail = lastLine(err.stderrTail) || err.message;
       // Server paths do not belong in a task's Message.
       const clean = detail.split(`file:${absolute}`).join(name).split(absolute).join(name);
