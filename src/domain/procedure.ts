@@ -1,6 +1,7 @@
 // Procedure tasks (ProcessMedia, ProcessMediaByProcedure): a list of media-processing
 // sub-tasks on one media item, reported as the cloud's ProcedureTask. This module owns the
-// sub-task table, the stored state and the view; src/workers/procedure.ts runs it.
+// submission checks, the stored state and the view; each sub-task is described in
+// src/domain/subtasks, and src/workers/procedure.ts runs them.
 import { errors, TaskErrCode } from "../protocol/errors.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
 import type { Deps, Urls } from "./deps.js";
