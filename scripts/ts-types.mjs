@@ -31,6 +31,10 @@ export function tsTypes(schema) {
     "  : T extends object",
     "    ? { [K in keyof T]?: Input<NonNullable<T[K]>> }",
     "    : T;",
+    "/** A request: Input<T>, with the members the spec requires at its top level present. */",
+    "export type RequestInput<T, K extends keyof T = never> = Input<T> & {",
+    "  [P in K]-?: Input<NonNullable<T[P]>>;",
+    "};",
     "",
   ];
   for (const name of Object.keys(schema.objects).sort()) {
@@ -46,7 +50,12 @@ export function tsTypes(schema) {
     "",
     "/** Each action's request parameters. */",
     "export interface ActionRequest {",
-    ...actions.map(([a, [i]]) => `  ${a}: Input<${i}>;`),
+    ...actions.map(([a, [i]]) => {
+      const required = schema.objects[i]
+        .filter(([, , , flags]) => (flags & 1) !== 0)
+        .map(([n]) => JSON.stringify(n));
+      return `  ${a}: RequestInput<${i}${required.length ? `, ${required.join(" | ")}` : ""}>;`;
+    }),
     "}",
     "/** Each action's answer (inside Response, without RequestId). */",
     "export interface ActionResponse {",

@@ -29,7 +29,7 @@ function checkDescription(d: string | undefined): void {
     throw errors.invalidParameterValue("Description", "Description is longer than 300 characters.");
 }
 
-async function targetApp(ctx: ActionContext): Promise<AppRow> {
+async function targetApp(ctx: ActionContext<"ModifySubAppIdInfo" | "ModifySubAppIdStatus">): Promise<AppRow> {
   const app = await ctx.deps.store.getApp(ctx.params.SubAppId);
   if (!app) throw errors.invalidParameterValue("SubAppId", "The application does not exist.");
   return app;

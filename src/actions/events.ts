@@ -15,7 +15,10 @@ const SWITCHES = [
   "UploadMediaCompleteEventSwitch",
   "DeleteMediaCompleteEventSwitch",
   "PersistenceCompleteEventSwitch",
-];
+] as const;
+
+/** A switch value already checked to be ON, OFF or absent. */
+const onOff = (v: string | undefined) => v as "ON" | "OFF" | undefined;
 
 export const eventActions: ActionFamily = {
   PullEvents: {
@@ -93,9 +96,9 @@ export const eventActions: ActionFamily = {
         mode: p.Mode,
         notificationUrl: p.NotificationUrl,
         signKey: p.SignKey,
-        uploadSwitch: p.UploadMediaCompleteEventSwitch,
-        deleteSwitch: p.DeleteMediaCompleteEventSwitch,
-        persistenceSwitch: p.PersistenceCompleteEventSwitch,
+        uploadSwitch: onOff(p.UploadMediaCompleteEventSwitch),
+        deleteSwitch: onOff(p.DeleteMediaCompleteEventSwitch),
+        persistenceSwitch: onOff(p.PersistenceCompleteEventSwitch),
       };
       await ctx.deps.store.setEventConfig(ctx.app.subAppId, patch);
       return {};

@@ -6,10 +6,10 @@ import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
 import { taskActions } from "./tasks.js";
 import { templateActions } from "./templates.js";
-import type { ActionDef } from "./types.js";
+import type { RegisteredAction } from "./types.js";
 import { uploadActions } from "./upload.js";
 
-export const actions: ReadonlyMap<string, ActionDef> = new Map(
+export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, RegisteredAction>(
   Object.entries({
     ...taskActions,
     ...mediaActions,

@@ -156,7 +156,7 @@ export const mediaActions: ActionFamily = {
         throw errors.invalidParameterValue("Text", "Text is longer than 64 characters.");
       // Sources openvod never produces (live recordings, TRTC, Vids) match nothing, truthfully.
       const impossible =
-        ["StreamIds", "Vids", "TrtcSdkAppIds", "TrtcRoomIds", "StreamDomains", "StreamPaths"].some(
+        (["StreamIds", "Vids", "TrtcSdkAppIds", "TrtcRoomIds", "StreamDomains", "StreamPaths"] as const).some(
           (k) => p[k]?.length,
         ) ||
         !!p.StreamId ||
@@ -182,7 +182,7 @@ export const mediaActions: ActionFamily = {
         createBefore: before,
         expireAfter: expireAfter === undefined ? undefined : isoTime(expireAfter),
         expireBefore: expireBefore === undefined ? undefined : isoTime(expireBefore),
-        sortOrder: p.Sort?.Order ?? "Desc",
+        sortOrder: p.Sort?.Order === "Asc" ? "Asc" : "Desc",
         offset,
         limit,
       });
@@ -205,7 +205,7 @@ export const mediaActions: ActionFamily = {
         "ClearSubtitles",
         "DeleteKnowledgeBases",
         "ClearKnowledgeBases",
-      ]) {
+      ] as const) {
         if (p[k] !== undefined) throw errors.unsupportedOperation(`${k} is not supported by openvod yet.`);
       }
       if (p.Name !== undefined && p.Name.length > 64)
@@ -221,7 +221,8 @@ export const mediaActions: ActionFamily = {
         if (p.ClearTags !== 1 && !p.DeleteTags && !p.AddTags) return undefined;
         let tags = current;
         if (p.ClearTags === 1) tags = [];
-        if (p.DeleteTags) tags = tags.filter((t) => !p.DeleteTags.includes(t));
+        const gone = p.DeleteTags;
+        if (gone) tags = tags.filter((t) => !gone.includes(t));
         if (p.AddTags) tags = [...new Set([...tags, ...p.AddTags])];
         if (tags.length > 16)
           throw errors.limitExceeded("TagCountReachMax", "A media item has at most 16 tags.");

@@ -30,7 +30,7 @@ function refuseAi(p: Record<string, any>): void {
 }
 
 async function queueProcedure(
-  ctx: ActionContext,
+  ctx: ActionContext<"ProcessMedia" | "ProcessMediaByProcedure">,
   mediaProcessTask: Record<string, any> | undefined,
 ): Promise<string> {
   const p = ctx.params;

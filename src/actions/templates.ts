@@ -8,7 +8,7 @@ import {
   modifyTemplate,
   type TemplateFamily,
 } from "../domain/templates/index.js";
-import type { ActionFamily } from "./types.js";
+import type { ActionContext, ActionFamily } from "./types.js";
 
 interface FamilyNotes {
   create: string;
@@ -62,6 +62,9 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
 };
 
+/** The context of a family's generated actions: one body for eight families, so loosely typed. */
+type FamilyCtx = ActionContext<any> & { params: Record<string, any> };
+
 function familyActions(family: TemplateFamily, notes: FamilyNotes): ActionFamily {
   const item = `${family}Template`;
   const { keyField } = FAMILIES[family];
@@ -70,19 +73,19 @@ function familyActions(family: TemplateFamily, notes: FamilyNotes): ActionFamily
   return {
     [`Create${item}`]: {
       notes: notes.create,
-      handler: (ctx) => createTemplate(ctx.deps, ctx.app.subAppId, family, ctx.params),
+      handler: (ctx: FamilyCtx) => createTemplate(ctx.deps, ctx.app.subAppId, family, ctx.params),
     },
     [`Describe${item}s`]: {
       notes: notes.describe,
-      handler: (ctx) => describeTemplates(ctx.deps, ctx.app.subAppId, family, ctx.params),
+      handler: (ctx: FamilyCtx) => describeTemplates(ctx.deps, ctx.app.subAppId, family, ctx.params),
     },
     [modifyAction]: {
       notes: `Custom templates, checked as on creation; presets answer ModifyDefaultTemplate${extra(notes.modify)}`,
-      handler: (ctx) => modifyTemplate(ctx.deps, ctx.app.subAppId, family, ctx.params),
+      handler: (ctx: FamilyCtx) => modifyTemplate(ctx.deps, ctx.app.subAppId, family, ctx.params),
     },
     [`Delete${item}`]: {
       notes: `Custom templates; presets answer DeleteDefaultTemplate${extra(notes.delete)}`,
-      async handler(ctx) {
+      async handler(ctx: FamilyCtx) {
         await deleteTemplate(ctx.deps, ctx.app.subAppId, family, ctx.params[keyField]);
         return {};
       },

@@ -31,7 +31,9 @@ function checkPullUrl(url: string, sub: string): void {
  * The parameters PullUpload and ApplyUpload share: Procedure, MediaStoragePath, ExpireTime,
  * MediaName, SourceContext. Returns ExpireTime in milliseconds (undefined when absent).
  */
-async function checkIngestParams(ctx: ActionContext): Promise<number | undefined> {
+async function checkIngestParams(
+  ctx: ActionContext<"PullUpload" | "ApplyUpload">,
+): Promise<number | undefined> {
   const p = ctx.params;
   if (p.Procedure && !(await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", p.Procedure))) {
     throw errors.procedureNameNotExist(`The procedure ${p.Procedure} does not exist.`);
