@@ -15,17 +15,10 @@ import {
   startOpenvod,
   tempDir,
   waitForTask,
+  until,
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Live ffmpeg processes (anyone's) whose command line mentions `needle` (a data directory). */
 function ffmpegsMentioning(needle: string): number[] {
@@ -99,15 +92,19 @@ describe("aborting running work", () => {
           AdaptiveDynamicStreamingTaskSet: [{ Definition: 10 }],
         },
       });
-      await until("the adaptive streaming's ffmpeg", async () => {
-        const d: any = await vod.DescribeTaskDetail({ TaskId: TaskId! });
-        const r = results(d);
-        return (
-          r.SnapshotByTimeOffset![0].Status === "SUCCESS" &&
-          r.AdaptiveDynamicStreaming![0].Status === "PROCESSING" &&
-          ffmpegsMentioning(server.dataDir).length > 0
-        );
-      });
+      await until(
+        "the adaptive streaming's ffmpeg",
+        async () => {
+          const d: any = await vod.DescribeTaskDetail({ TaskId: TaskId! });
+          const r = results(d);
+          return (
+            r.SnapshotByTimeOffset![0].Status === "SUCCESS" &&
+            r.AdaptiveDynamicStreaming![0].Status === "PROCESSING" &&
+            ffmpegsMentioning(server.dataDir).length > 0
+          );
+        },
+        60_000,
+      );
       const mine = join(server.dataDir, "files", String(APP_ID), fileId);
       assert.ok(tree(mine).includes("snapshot-10/"), "the snapshot was stored before the abort");
 
@@ -133,8 +130,10 @@ describe("aborting running work", () => {
       assert.equal(adaptiveOutput.Url, "");
 
       await until("ffmpeg to be gone", () => ffmpegsMentioning(server.dataDir).length === 0, 30_000);
-      await until("the stored outputs to be discarded", () =>
-        tree(mine).every((f) => !f.startsWith("snapshot-10") && !f.startsWith("adp-")),
+      await until(
+        "the stored outputs to be discarded",
+        () => tree(mine).every((f) => !f.startsWith("snapshot-10") && !f.startsWith("adp-")),
+        60_000,
       );
       const info: any = await vod.DescribeMediaInfos({ FileIds: [fileId] });
       assert.equal(info.MediaInfoSet[0].SnapshotByTimeOffsetInfo, null);
@@ -166,7 +165,7 @@ describe("aborting running work", () => {
         FileId: fileId,
         MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, TimeOffsetSet: [0] }] },
       });
-      await until("the transcode's ffmpeg", () => ffmpegsMentioning(server.dataDir).length > 0);
+      await until("the transcode's ffmpeg", () => ffmpegsMentioning(server.dataDir).length > 0, 60_000);
       assert.equal(((await vod.DescribeTaskDetail({ TaskId: waiting! })) as any).Status, "WAITING");
 
       await vod.DeleteMedia({ FileId: fileId });
@@ -182,7 +181,7 @@ describe("aborting running work", () => {
 
       await until("ffmpeg to be gone", () => ffmpegsMentioning(server.dataDir).length === 0, 30_000);
       const mine = join(server.dataDir, "files", String(APP_ID), fileId);
-      await until("the item's directory to stay empty", () => tree(mine).length === 0);
+      await until("the item's directory to stay empty", () => tree(mine).length === 0, 60_000);
       const served = await fetch(`${server.url}/files/${APP_ID}/${fileId}/v.f100030.mp4`);
       assert.equal(served.status, 404);
       const info: any = await vod.DescribeMediaInfos({ FileIds: [fileId] });
@@ -256,7 +255,7 @@ exec '${tools.ffprobe}' "$@"
     });
     // The same process restarts on the same data directory (embedded mode) after each crash.
     for (let attempt = 1; attempt <= 2; attempt++) {
-      await until(`attempt ${attempt}'s ffmpeg`, () => ffmpegsMentioning(dataDir).length > 0);
+      await until(`attempt ${attempt}'s ffmpeg`, () => ffmpegsMentioning(dataDir).length > 0, 60_000);
       await server.kill9();
       // Generous: the point is that it ends with its parent, not how fast.
       await until(

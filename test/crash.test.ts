@@ -14,6 +14,7 @@ import {
   startOpenvod,
   tempDir,
   waitForTask,
+  until,
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
@@ -29,18 +30,6 @@ function walk(dir: string, prefix = ""): string[] {
     else out.push(rel);
   }
   return out;
-}
-
-async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  timeoutMs = 20_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 async function status(vod: Vod, taskId: string): Promise<string> {

@@ -20,6 +20,7 @@ import {
   startOpenvod,
   tempDir,
   waitForTask,
+  until,
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
@@ -114,14 +115,6 @@ async function assertAlive(server: OpenvodProcess): Promise<void> {
   assert.equal(server.child.exitCode, null, `openvod exited:\n${server.stderr.slice(-2000)}`);
   assert.equal(server.child.signalCode, null);
   await server.client().DescribeEventConfig({});
-}
-
-async function until(pred: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 describe("outbound HTTP", () => {
@@ -315,7 +308,7 @@ describe("outbound HTTP", () => {
       const { SubAppId } = await vod.CreateSubAppId({ Name: "resets" });
       await vod.ModifyEventConfig({ SubAppId, Mode: "PUSH", NotificationUrl: `${receiver.url}/cb` });
       const { TaskId } = await vod.PullUpload({ MediaUrl: `${raw.url}/close.mp4`, SubAppId });
-      await until(() => bodies.length === 1, "the callback");
+      await until("the callback", () => bodies.length === 1);
       assert.equal(resets, 2);
       assert.equal(JSON.parse(bodies[0]!).PullCompleteEvent.TaskId, TaskId);
       await assertAlive(server);
@@ -419,7 +412,7 @@ describe("outbound HTTP", () => {
       // The pull itself is refused (a loopback MediaUrl), which still makes a PullComplete event.
       const t = await vod.PullUpload({ MediaUrl: `${raw.url}/close.mp4`, SubAppId });
       await waitForTask(vod, t.TaskId!, { subAppId: SubAppId });
-      await until(() => server.stderr.includes("gave up delivering an event"), "the dispatcher to give up");
+      await until("the dispatcher to give up", () => server.stderr.includes("gave up delivering an event"));
       assert.equal(receiver.requests.length, 0, "the receiver was never contacted");
       assert.match(server.stderr, /event delivery failed/);
       assert.match(server.stderr, /localhost resolves to a private address \((127\.0\.0\.1|::1)/);

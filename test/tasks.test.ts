@@ -15,6 +15,7 @@ import {
   startOpenvod,
   tempDir,
   waitForTask,
+  until,
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
@@ -47,14 +48,6 @@ async function waitForStatus(vod: Vod, taskId: string, status: string, timeoutMs
 }
 
 /** Polls a condition of the test's own state. */
-async function until(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition never met");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Every page of a DescribeTasks query, following ScrollToken. */
 async function allPages(vod: Vod, req: Record<string, unknown>): Promise<{ ids: string[]; pages: number }> {
   const ids: string[] = [];
@@ -253,7 +246,7 @@ describe("tasks", () => {
       blocker = (await vod.PullUpload({ MediaUrl: `${files.url}/hang.mp4` })).TaskId!;
       await waitForStatus(vod, blocker, "PROCESSING");
       // The worker is inside the download (the file server got the request).
-      await until(() => fetched.includes("/hang.mp4"));
+      await until("the hanging file to be requested", () => fetched.includes("/hang.mp4"));
       waiting = (await vod.DescribeFileAttributes({ FileId: fileId, SessionContext: "to-abort" })).TaskId!;
       const d: any = await vod.DescribeTaskDetail({ TaskId: waiting });
       assert.equal(d.Status, "WAITING");

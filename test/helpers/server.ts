@@ -1,5 +1,6 @@
 // Starts a real openvod process for a test, as a user would (`openvod serve`), and hands out
 // official SDK clients pointed at it. Also serves local files over HTTP for PullUpload.
+import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -225,6 +226,19 @@ export async function waitForTask(
     if (detail.Status === "FINISH" || detail.Status === "ABORTED") return { detail, seen };
     if (Date.now() > deadline) throw new Error(`task ${taskId} still ${detail.Status} after timeout`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Polls cond until it holds; fails the test naming `what` after timeoutMs. */
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
