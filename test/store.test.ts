@@ -156,7 +156,7 @@ async function finished(store: Store, t: NewTask, effects: Parameters<Store["fin
 }
 
 async function addMedia(store: Store, m: MediaRow): Promise<void> {
-  await finished(store, task({ appId: m.appId, taskType: "PullUpload" }), { insertMedia: m });
+  await finished(store, task({ appId: m.appId, taskType: "PullUpload" }), { insertMedia: [m] });
 }
 
 /** Finishes everything unfinished, leased or not (so later cases start from an empty queue). */
@@ -333,7 +333,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
         t.taskId,
         "dead",
         { errCode: 0, errCodeExt: "", message: "", state: { from: "dead" }, finishTime: 1200 },
-        { insertMedia: media("9000000000000000001"), events: [event(APP, 1)] },
+        { insertMedia: [media("9000000000000000001")], events: [event(APP, 1)] },
       );
       assert.equal(stale, "lost");
       assert.equal(await store.getMedia(APP, "9000000000000000001"), undefined, "no effect of a lost lease");
@@ -394,7 +394,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
         "w",
         { errCode: 0, errCodeExt: "", message: "", state: { progress: 100, fileId }, finishTime: 2001 },
         {
-          insertMedia: media(fileId, { tags: ["a", "b"], metaData: { Size: 10, Md5: "old" } }),
+          insertMedia: [media(fileId, { tags: ["a", "b"], metaData: { Size: 10, Md5: "old" } })],
           events: [event(APP, 10), event(APP, 11)],
           insertTasks: [follow],
           putParts: [
@@ -440,7 +440,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
           follow.taskId,
           "w",
           { errCode: 0, errCodeExt: "", message: "", state: { x: 1 }, finishTime: 2005 },
-          { events: [event(APP, 12)], insertMedia: media(fileId), insertTasks: [task()] },
+          { events: [event(APP, 12)], insertMedia: [media(fileId)], insertTasks: [task()] },
         ),
       );
       const still = await store.getTask(APP, follow.taskId);
@@ -582,7 +582,7 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       const fileId = "9000000000000000077";
       const done = { errCode: 0, errCodeExt: "", message: "", state: {}, finishTime: 3008 };
       const r = await store.finishTask(running.taskId, "w2", done, {
-        insertMedia: media(fileId),
+        insertMedia: [media(fileId)],
         events: [event(APP, 7)],
       });
       assert.equal(r, "abort");

@@ -14,7 +14,6 @@ export function mediaTouched(effects: TaskEffects): { appId: number; fileId: str
   const seen = new Map<string, { appId: number; fileId: string }>();
   for (const { appId, fileId } of all) seen.set(`${appId}/${fileId}`, { appId, fileId });
   // One the same finish creates is there by then.
-  const created = effects.insertMedia;
-  if (created) seen.delete(`${created.appId}/${created.fileId}`);
+  for (const created of effects.insertMedia ?? []) seen.delete(`${created.appId}/${created.fileId}`);
   return [...seen.values()];
 }

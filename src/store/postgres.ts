@@ -843,12 +843,11 @@ export class PostgresStore implements Store {
           [coverKey, f.finishTime, fileId, appId],
         );
       }
-      if (effects.insertMedia) {
-        const m = effects.insertMedia;
-        // A task that created the media item is listed under it (DescribeTasks FileId filter).
-        await c.query("UPDATE tasks SET file_id = $1 WHERE task_id = $2", [m.fileId, taskId]);
-        await this.insertMedia(c, m);
-      }
+      const created = effects.insertMedia ?? [];
+      // A task that created media items is listed under the first (DescribeTasks FileId filter).
+      if (created[0])
+        await c.query("UPDATE tasks SET file_id = $1 WHERE task_id = $2", [created[0].fileId, taskId]);
+      for (const m of created) await this.insertMedia(c, m);
       if (effects.mergeMetaData) {
         const { appId, fileId, patch } = effects.mergeMetaData;
         // Shallow merge, as { ...meta, ...patch }.

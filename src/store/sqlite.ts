@@ -604,10 +604,11 @@ export class SqliteStore implements Store {
           const { appId, fileId, coverKey } = effects.setCover;
           this.stmt.setCover!.run(coverKey, f.finishTime, fileId, appId);
         }
-        if (effects.insertMedia) {
-          const m = effects.insertMedia;
-          // A task that created the media item is listed under it (DescribeTasks FileId filter).
-          this.db.prepare("UPDATE tasks SET file_id = ? WHERE task_id = ?").run(m.fileId, taskId);
+        const created = effects.insertMedia ?? [];
+        // A task that created media items is listed under the first (DescribeTasks FileId filter).
+        if (created[0])
+          this.db.prepare("UPDATE tasks SET file_id = ? WHERE task_id = ?").run(created[0].fileId, taskId);
+        for (const m of created) {
           this.stmt.insertMedia!.run({
             ...m,
             metaData: JSON.stringify(m.metaData),

@@ -250,7 +250,11 @@ export interface UploadPartRow {
 export interface TaskEffects {
   /** Events the finished task emits; written with it so none is lost or emitted for nothing. */
   events?: NewEvent[];
-  insertMedia?: MediaRow;
+  /**
+   * New media items (PullUpload's one, an edit's or split's outputs). The task is listed under
+   * the first (DescribeTasks FileId filter).
+   */
+  insertMedia?: MediaRow[];
   /** Tasks the finished one starts (e.g. the Procedure a PullUpload names). */
   insertTasks?: NewTask[];
   /** Outputs kept with their media item, replacing earlier parts of the same kind and definition. */

@@ -142,5 +142,5 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
     : undefined;
   const state: PullState = { progress: 100, media, procedureTaskId: procedure?.taskId ?? "" };
   ctx.state = state as Record<string, unknown>;
-  return { effects: { insertMedia: media, insertTasks: procedure ? [procedure] : [] } };
+  return { effects: { insertMedia: [media], insertTasks: procedure ? [procedure] : [] } };
 }
