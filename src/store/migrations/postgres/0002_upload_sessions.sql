@@ -1,0 +1,39 @@
+-- ApplyUpload sessions and the COS-compatible multipart uploads made inside them; a session's
+-- uploads and parts go with it (ON DELETE CASCADE).
+
+CREATE TABLE upload_sessions (
+  id TEXT PRIMARY KEY,
+  session_key TEXT NOT NULL UNIQUE,
+  app_id BIGINT NOT NULL,
+  secret_id TEXT NOT NULL UNIQUE,
+  secret_key TEXT NOT NULL,
+  token TEXT NOT NULL,
+  media_key TEXT NOT NULL,
+  cover_key TEXT NOT NULL DEFAULT '',
+  params JSONB NOT NULL,
+  media JSONB,
+  cover JSONB,
+  status TEXT NOT NULL DEFAULT 'OPEN',
+  file_id TEXT NOT NULL DEFAULT '',
+  commit_time BIGINT,
+  create_time BIGINT NOT NULL,
+  expire_time BIGINT NOT NULL
+);
+CREATE INDEX upload_sessions_expire ON upload_sessions (expire_time);
+CREATE TABLE upload_multiparts (
+  upload_id TEXT PRIMARY KEY,
+  session_id TEXT NOT NULL REFERENCES upload_sessions (id) ON DELETE CASCADE,
+  target TEXT NOT NULL,
+  content_type TEXT NOT NULL DEFAULT '',
+  create_time BIGINT NOT NULL
+);
+CREATE INDEX upload_multiparts_session ON upload_multiparts (session_id);
+CREATE TABLE upload_parts (
+  upload_id TEXT NOT NULL REFERENCES upload_multiparts (upload_id) ON DELETE CASCADE,
+  part_number INTEGER NOT NULL,
+  file TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  etag TEXT NOT NULL,
+  last_modified BIGINT NOT NULL,
+  PRIMARY KEY (upload_id, part_number)
+);
