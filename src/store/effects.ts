@@ -45,7 +45,8 @@ const S = {
   // patch, and a DeleteMedia waits (neither conflicts with another finish's KEY SHARE).
   mediaForMerge: stmt("fx.mediaForMerge", {
     sqlite: "SELECT meta_data FROM media WHERE file_id = ? AND app_id = ?",
-    postgres: "SELECT meta_data::text AS meta_data FROM media WHERE file_id = ? AND app_id = ? FOR NO KEY UPDATE",
+    postgres:
+      "SELECT meta_data::text AS meta_data FROM media WHERE file_id = ? AND app_id = ? FOR NO KEY UPDATE",
   }),
   setMeta: stmt("fx.setMeta", "UPDATE media SET meta_data = ? WHERE file_id = ? AND app_id = ?"),
   putPart: stmt(
@@ -55,7 +56,10 @@ const S = {
       ON CONFLICT (app_id, file_id, kind, definition)
       DO UPDATE SET item = excluded.item, blobs = excluded.blobs, create_time = excluded.create_time`,
   ),
-  setCover: stmt("fx.setCover", "UPDATE media SET cover_key = ?, update_time = ? WHERE file_id = ? AND app_id = ?"),
+  setCover: stmt(
+    "fx.setCover",
+    "UPDATE media SET cover_key = ?, update_time = ? WHERE file_id = ? AND app_id = ?",
+  ),
   taskFile: stmt("fx.taskFile", "UPDATE tasks SET file_id = ? WHERE task_id = ?"),
   insertMedia: stmt(
     "fx.insertMedia",
@@ -115,7 +119,12 @@ function* applyEffects(e: TaskEffects, at: number, mergeBase?: Raw): Proc<void> 
 export type FinishResult = "finished" | "lost" | "abort" | "mediaGone";
 
 /** Store.finishTask: see its contract in src/store/types.ts. */
-export function* finishTask(taskId: string, owner: string, f: TaskFinish, e: TaskEffects): Proc<FinishResult> {
+export function* finishTask(
+  taskId: string,
+  owner: string,
+  f: TaskFinish,
+  e: TaskEffects,
+): Proc<FinishResult> {
   const held = yield* get(S.held, taskId, owner);
   // Not ours any more (the lease ran out and another worker took the task): change nothing.
   if (!held) return "lost";
@@ -131,7 +140,17 @@ export function* finishTask(taskId: string, owner: string, f: TaskFinish, e: Tas
       if (into) mergeBase = row;
     }
   }
-  yield* run(S.finish, status, f.errCode, f.errCodeExt, f.message, json(f.state), f.finishTime, taskId, owner);
+  yield* run(
+    S.finish,
+    status,
+    f.errCode,
+    f.errCodeExt,
+    f.message,
+    json(f.state),
+    f.finishTime,
+    taskId,
+    owner,
+  );
   // A task that created media items is listed under the first (DescribeTasks FileId filter).
   const first = e.insertMedia?.[0];
   if (first) yield* run(S.taskFile, first.fileId, taskId);

@@ -57,7 +57,9 @@ export function listTasksQuery(f: TaskListFilter, from: TaskCursor | undefined, 
     // Keyset paging: continue at the task the previous page named, in the same order.
     const fromKey = f.sortField === "FinishTime" ? (from.finish_time ?? 0) : from.create_time;
     const cmp = f.order === "Asc" ? ">" : "<";
-    where.push(`(${key} ${cmp} ${p.add(fromKey)} OR (${key} = ${p.add(fromKey)} AND seq ${cmp}= ${p.add(from.seq)}))`);
+    where.push(
+      `(${key} ${cmp} ${p.add(fromKey)} OR (${key} = ${p.add(fromKey)} AND seq ${cmp}= ${p.add(from.seq)}))`,
+    );
   }
   const sql = `SELECT * FROM tasks WHERE ${where.join(" AND ")} ORDER BY ${key} ${dir}, seq ${dir}
     LIMIT ${p.add(f.limit)}`;

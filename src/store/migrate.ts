@@ -23,7 +23,10 @@ export interface Migration {
  */
 export function migrationsDir(dialect: Dialect): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, "migrations", dialect), join(here, "../../../src/store/migrations", dialect)];
+  const candidates = [
+    join(here, "migrations", dialect),
+    join(here, "../../../src/store/migrations", dialect),
+  ];
   const found = candidates.find((d) => existsSync(d));
   if (!found) throw new Error(`store migrations not found (looked in ${candidates.join(", ")})`);
   return found;
@@ -43,7 +46,9 @@ export function loadMigrations(dialect: Dialect): Migration[] {
     .map((name, i): Migration => {
       const m = FILE.exec(name);
       if (!m || Number(m[1]) !== i + 1)
-        throw new Error(`${join(dir, name)}: expected a file named ${String(i + 1).padStart(4, "0")}_<name>.sql`);
+        throw new Error(
+          `${join(dir, name)}: expected a file named ${String(i + 1).padStart(4, "0")}_<name>.sql`,
+        );
       return { version: i + 1, name, sql: readFileSync(join(dir, name), "utf8") };
     });
   loaded.set(dialect, list);

@@ -9,7 +9,9 @@ type Apps = Pick<Store, "ensureDefaultApp" | "getApp" | "listApps" | "createApp"
 export function apps({ db }: SqliteDb): Apps {
   const get = db.prepare("SELECT * FROM apps WHERE sub_app_id = ?");
   const count = db.prepare("SELECT COUNT(*) AS n FROM apps");
-  const list = db.prepare("SELECT * FROM apps ORDER BY is_default DESC, create_time, sub_app_id LIMIT ? OFFSET ?");
+  const list = db.prepare(
+    "SELECT * FROM apps ORDER BY is_default DESC, create_time, sub_app_id LIMIT ? OFFSET ?",
+  );
   const insert = db.prepare(`INSERT INTO apps (sub_app_id, name, description, status, create_time, is_default)
     VALUES (@subAppId, @name, @description, @status, @createTime, @isDefault)`);
   const maxId = db.prepare("SELECT MAX(sub_app_id) AS m FROM apps WHERE is_default = 0");

@@ -19,11 +19,13 @@ class Positional implements Params {
 export const SQLITE: SqlDialect = {
   params: () => new Positional(),
   text: (s) => s,
-  inList: (p, col, values, _type, not) => `${col} ${not ? "NOT IN" : "IN"} (${values.map((v) => p.add(v)).join(",")})`,
+  inList: (p, col, values, _type, not) =>
+    `${col} ${not ? "NOT IN" : "IN"} (${values.map((v) => p.add(v)).join(",")})`,
   contains: (p, col, v) => `instr(${col}, ${p.add(v)}) > 0`,
   // length() counts characters as substr() does (JS .length counts UTF-16 units instead).
   startsWith: (p, col, v) => `substr(${col}, 1, length(${p.add(v)})) = ${p.add(v)}`,
-  anyTag: (p, tags) => `EXISTS (SELECT 1 FROM json_each(media.tags) WHERE ${SQLITE.inList(p, "json_each.value", tags, "text")})`,
+  anyTag: (p, tags) =>
+    `EXISTS (SELECT 1 FROM json_each(media.tags) WHERE ${SQLITE.inList(p, "json_each.value", tags, "text")})`,
   mediaSeq: "rowid",
 };
 
@@ -47,9 +49,11 @@ export class SqliteDb {
     this.db.pragma("busy_timeout = 5000");
     this.db.pragma("foreign_keys = ON");
     this.migrate();
-    this.insertEvent = this.db.prepare(`INSERT INTO events (app_id, event_type, content, delivery, create_time,
+    this.insertEvent = this.db
+      .prepare(`INSERT INTO events (app_id, event_type, content, delivery, create_time,
       available_at) VALUES (@appId, @eventType, @content, @delivery, @createTime, 0)`);
-    this.insertTask = this.db.prepare(`INSERT INTO tasks (task_id, app_id, task_type, status, priority, file_id,
+    this.insertTask = this.db
+      .prepare(`INSERT INTO tasks (task_id, app_id, task_type, status, priority, file_id,
       session_id, session_context, input, state, create_time) VALUES (@taskId, @appId, @taskType, 'WAITING',
       @priority, @fileId, @sessionId, @sessionContext, @input, @state, @createTime)`);
     this.runner = {
@@ -71,7 +75,9 @@ export class SqliteDb {
         const known = this.db
           .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'")
           .get();
-        this.db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+        this.db.exec(
+          "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+        );
         const record = this.db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
         if (!known) {
           const baseline = this.db.pragma("user_version", { simple: true }) as number;
@@ -84,8 +90,12 @@ export class SqliteDb {
         }
         // Binaries from before read only user_version: at the count they knew, they find a
         // database they need not touch (what came since only adds).
-        const legacy = Math.min(LEGACY_VERSIONS, this.db.prepare("SELECT COUNT(*) FROM schema_migrations").pluck().get() as number);
-        if ((this.db.pragma("user_version", { simple: true }) as number) < legacy) this.db.pragma(`user_version = ${legacy}`);
+        const legacy = Math.min(
+          LEGACY_VERSIONS,
+          this.db.prepare("SELECT COUNT(*) FROM schema_migrations").pluck().get() as number,
+        );
+        if ((this.db.pragma("user_version", { simple: true }) as number) < legacy)
+          this.db.pragma(`user_version = ${legacy}`);
       })
       .immediate();
   }
@@ -111,6 +121,7 @@ export class SqliteDb {
   }
 
   writeTasks(tasks: NewTask[] | undefined): void {
-    for (const t of tasks ?? []) this.insertTask.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
+    for (const t of tasks ?? [])
+      this.insertTask.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
   }
 }

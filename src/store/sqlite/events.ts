@@ -26,14 +26,17 @@ export function events(d: SqliteDb): Events {
   const p = (sql: string) => d.db.prepare(sql);
   const s = {
     getConfig: p("SELECT * FROM event_configs WHERE app_id = ?"),
-    putConfig: p(`INSERT OR REPLACE INTO event_configs (app_id, mode, notification_url, sign_key, upload_switch,
+    putConfig:
+      p(`INSERT OR REPLACE INTO event_configs (app_id, mode, notification_url, sign_key, upload_switch,
       delete_switch, persistence_switch) VALUES (@appId, @mode, @notificationUrl, @signKey, @uploadSwitch,
       @deleteSwitch, @persistenceSwitch)`),
     pullable: p(`SELECT * FROM events WHERE delivery = 'PULL' AND app_id = ? AND available_at <= ?
       ORDER BY seq LIMIT ?`),
     hide: p("UPDATE events SET handle = ?, available_at = ?, attempts = attempts + 1 WHERE seq = ?"),
     confirm: p("DELETE FROM events WHERE app_id = ? AND handle = ? AND available_at > ?"),
-    countPullable: p("SELECT COUNT(*) AS n FROM events WHERE delivery = 'PULL' AND app_id = ? AND available_at <= ?"),
+    countPullable: p(
+      "SELECT COUNT(*) AS n FROM events WHERE delivery = 'PULL' AND app_id = ? AND available_at <= ?",
+    ),
     lease: p("UPDATE events SET available_at = ?, attempts = attempts + 1 WHERE seq = ?"),
     delivered: p("DELETE FROM events WHERE seq = ?"),
     retry: p("UPDATE events SET available_at = ?, last_error = ? WHERE seq = ?"),
@@ -47,7 +50,10 @@ export function events(d: SqliteDb): Events {
     },
     async setEventConfig(appId, patch) {
       const cur = await self.getEventConfig(appId);
-      const next = { ...cur, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+      const next = {
+        ...cur,
+        ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+      };
       s.putConfig.run({ appId, ...next });
     },
     async insertEvents(events) {

@@ -20,7 +20,9 @@ export function media(d: SqliteDb): Media {
     get: p("SELECT * FROM media WHERE file_id = ? AND app_id = ?"),
     parts: p("SELECT * FROM media_parts WHERE app_id = ? AND file_id = ? ORDER BY kind, definition"),
     deleteKind: p("DELETE FROM media_parts WHERE app_id = ? AND file_id = ? AND kind = ? RETURNING *"),
-    deletePart: p("DELETE FROM media_parts WHERE app_id = ? AND file_id = ? AND kind = ? AND definition = ? RETURNING *"),
+    deletePart: p(
+      "DELETE FROM media_parts WHERE app_id = ? AND file_id = ? AND kind = ? AND definition = ? RETURNING *",
+    ),
   };
   return {
     async getMedia(appId, fileId) {
@@ -56,7 +58,9 @@ export function media(d: SqliteDb): Media {
       return (s.parts.all(appId, fileId) as Raw[]).map(part);
     },
     async deleteMediaParts(appId, fileId, kind, definition) {
-      const rows = definition ? s.deletePart.all(appId, fileId, kind, definition) : s.deleteKind.all(appId, fileId, kind);
+      const rows = definition
+        ? s.deletePart.all(appId, fileId, kind, definition)
+        : s.deleteKind.all(appId, fileId, kind);
       return (rows as Raw[]).map(part);
     },
   };

@@ -32,9 +32,11 @@ export function tasks(d: SqliteDb): Tasks {
     get: p("SELECT * FROM tasks WHERE task_id = ? AND app_id = ?"),
     bySession: p(`SELECT * FROM tasks WHERE app_id = ? AND session_id = ? AND create_time >= ?
       ORDER BY seq DESC LIMIT 1`),
-    nextRunnable: p(`SELECT seq FROM tasks WHERE status = 'WAITING' OR (status = 'PROCESSING' AND lease_until < ?)
+    nextRunnable:
+      p(`SELECT seq FROM tasks WHERE status = 'WAITING' OR (status = 'PROCESSING' AND lease_until < ?)
       ORDER BY priority DESC, seq LIMIT 1`),
-    claim: p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
+    claim:
+      p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
       begin_time = COALESCE(begin_time, ?) WHERE seq = ? RETURNING *`),
     heartbeat: p(`UPDATE tasks SET lease_until = ? WHERE task_id = ? AND lease_owner = ?
       AND status = 'PROCESSING' RETURNING abort_request`),
@@ -65,7 +67,9 @@ export function tasks(d: SqliteDb): Tasks {
       return r && task(r);
     },
     async listTasks(f) {
-      const from = f.fromTaskId ? (d.stmt(TASK_CURSOR).get(f.fromTaskId, f.appId) as TaskCursor | undefined) : undefined;
+      const from = f.fromTaskId
+        ? (d.stmt(TASK_CURSOR).get(f.fromTaskId, f.appId) as TaskCursor | undefined)
+        : undefined;
       if (f.fromTaskId && !from) return [];
       const q = listTasksQuery(f, from, SQLITE);
       return (d.db.prepare(q.sql).all(...q.values) as Raw[]).map(task);

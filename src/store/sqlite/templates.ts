@@ -19,7 +19,9 @@ export function templates(d: SqliteDb): Templates {
     put: p(`INSERT OR REPLACE INTO templates (app_id, family, key, body, create_time, update_time)
       VALUES (@appId, @family, @key, @body, @createTime, @updateTime)`),
     delete: p("DELETE FROM templates WHERE app_id = ? AND family = ? AND key = ?"),
-    maxKey: p("SELECT MAX(CAST(key AS INTEGER)) AS m FROM templates WHERE app_id = ? AND family <> 'Procedure'"),
+    maxKey: p(
+      "SELECT MAX(CAST(key AS INTEGER)) AS m FROM templates WHERE app_id = ? AND family <> 'Procedure'",
+    ),
     sequence: p("SELECT value FROM sequences WHERE name = ?"),
     setSequence: p("INSERT OR REPLACE INTO sequences (name, value) VALUES (?, ?)"),
   };

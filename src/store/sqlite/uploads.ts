@@ -42,12 +42,15 @@ function statements(db: Database.Database) {
     claim: p(`UPDATE upload_sessions SET status = 'COMMITTING', commit_time = @now,
       file_id = CASE WHEN file_id = '' THEN @fileId ELSE file_id END
       WHERE id = @id AND (status = 'OPEN' OR (status = 'COMMITTING' AND commit_time < @staleBefore)) RETURNING *`),
-    release: p("UPDATE upload_sessions SET status = 'OPEN', commit_time = NULL WHERE id = ? AND status = 'COMMITTING'"),
+    release: p(
+      "UPDATE upload_sessions SET status = 'OPEN', commit_time = NULL WHERE id = ? AND status = 'COMMITTING'",
+    ),
     clearMedia: p("UPDATE upload_sessions SET media = NULL WHERE id = ?"),
     clearCover: p("UPDATE upload_sessions SET cover = NULL WHERE id = ?"),
     expired: p("SELECT id FROM upload_sessions WHERE expire_time < ? ORDER BY expire_time LIMIT ?"),
     deleteSession: p("DELETE FROM upload_sessions WHERE id = ?"),
-    insertMultipart: p(`INSERT INTO upload_multiparts (upload_id, session_id, target, content_type, create_time)
+    insertMultipart:
+      p(`INSERT INTO upload_multiparts (upload_id, session_id, target, content_type, create_time)
       VALUES (@uploadId, @sessionId, @target, @contentType, @createTime)`),
     getMultipart: p("SELECT * FROM upload_multiparts WHERE upload_id = ?"),
     listMultiparts: p("SELECT * FROM upload_multiparts WHERE session_id = ? ORDER BY create_time, upload_id"),
