@@ -1,9 +1,12 @@
 // The store contract, run on both implementations: SQLite in a temp file and PostgreSQL in a
 // database of the test's own. Every case works on explicit times, so nothing sleeps.
 import assert from "node:assert/strict";
+import Database from "better-sqlite3";
 import { rmSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
+import { loadMigrations, migrationsDir } from "../src/store/migrate.js";
 import { LISTEN_APPLICATION_NAME, PostgresStore } from "../src/store/postgres.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 import type {
@@ -1345,10 +1348,17 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
         try {
           const stores = await Promise.all(Array.from({ length: 5 }, () => PostgresStore.open(db.url)));
           const rows = await sql(db.url, "SELECT version FROM schema_migrations ORDER BY version");
+          // Each file once (a second run would have failed on CREATE TABLE, or recorded it twice).
           assert.deepEqual(
             rows.map((r) => r.version),
-            Array.from({ length: rows.length }, (_, i) => i + 1),
+            loadMigrations("postgres").map((m) => m.version),
           );
+          const locks = await sql(
+            db.url,
+            `SELECT COUNT(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+             WHERE l.locktype = 'advisory' AND d.datname = current_database()`,
+          );
+          assert.equal(locks[0].n, 0, "the migration lock is released");
           await Promise.all(stores.map((s) => s.ensureDefaultApp(APP, 1)));
           assert.equal((await stores[0]!.listApps(0, 10)).total, 1);
           await Promise.all(stores.map((s) => s.close()));
@@ -1378,3 +1388,150 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
 
 storeSuite("SQLite", sqliteBackend, "sqlite");
 storeSuite("PostgreSQL", postgresBackend, "postgres");
+
+// Migrations are numbered files (src/store/migrations/<dialect>/); a database made before they
+// were (SQLite: counted in PRAGMA user_version; PostgreSQL: the same schema_migrations table)
+// must open in place with its rows.
+describe("store migrations", () => {
+  const dir = tempDir("openvod-migrate-");
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("are read from the source tree by the compiled code, numbered without a gap", () => {
+    const root = resolve(fileURLToPath(import.meta.url), "../../..");
+    for (const dialect of ["sqlite", "postgres"] as const) {
+      assert.equal(migrationsDir(dialect), join(root, "src/store/migrations", dialect));
+      const list = loadMigrations(dialect);
+      assert.ok(list.length >= 3);
+      assert.deepEqual(
+        list.map((m) => m.version),
+        list.map((_, i) => i + 1),
+      );
+      assert.ok(list.every((m) => /^\d{4}_[a-z0-9_]+\.sql$/.test(m.name) && m.sql.includes(";")));
+    }
+  });
+
+  /** A database as the store made it from its inline list: the first `upTo` statements, user_version = upTo. */
+  function legacySqlite(file: string, upTo: number): void {
+    const db = new Database(file);
+    for (const m of loadMigrations("sqlite").slice(0, upTo)) {
+      db.exec(m.sql);
+      db.pragma(`user_version = ${m.version}`);
+    }
+    db.prepare(
+      `INSERT INTO tasks (task_id, app_id, task_type, status, input, state, create_time)
+       VALUES ('old-task', ?, 'PullUpload', 'WAITING', '{"MediaUrl":"http://x/a.mp4"}', '{}', 1000)`,
+    ).run(APP);
+    db.prepare(
+      `INSERT INTO media (file_id, app_id, name, type, category, blob_key, meta_data, source_type, storage_region,
+       expire_time, tags, create_time, update_time) VALUES ('old-media', ?, 'kept', 'mp4', 'Video', 'k', '{"Size":7}',
+       'Upload', 'ap-guangzhou', '9999-12-31T23:59:59Z', '["a"]', 1000, 1000)`,
+    ).run(APP);
+    db.close();
+  }
+
+  const sqliteState = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return {
+        migrations: db.prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version").all(),
+        schema: db.prepare("SELECT name, sql FROM sqlite_master ORDER BY name").all(),
+        userVersion: db.pragma("user_version", { simple: true }),
+      };
+    } finally {
+      db.close();
+    }
+  };
+
+  for (const upTo of [6, 3]) {
+    it(`SQLite: a database of the inline list (user_version ${upTo}) upgrades in place, once`, async () => {
+      const file = join(dir, `legacy-${upTo}.db`);
+      legacySqlite(file, upTo);
+      const store = new SqliteStore(file);
+      try {
+        const t = await store.getTask(APP, "old-task");
+        assert.equal(t?.status, "WAITING");
+        assert.deepEqual(t?.input, { MediaUrl: "http://x/a.mp4" });
+        assert.equal(t?.abortRequest, null);
+        const m = await store.getMedia(APP, "old-media");
+        assert.equal(m?.name, "kept");
+        assert.deepEqual(m?.metaData, { Size: 7 });
+        // What came after the baseline works: an abort request (0006) on the old task.
+        const claimed = await store.claimTask("w", 2000, 60_000);
+        assert.equal(claimed?.taskId, "old-task");
+        assert.equal(await store.abortTask(APP, "old-task", 2001, ABORT), "requested");
+      } finally {
+        await store.close();
+      }
+      const first = sqliteState(file);
+      assert.deepEqual(
+        first.migrations.map((r: any) => r.version),
+        loadMigrations("sqlite").map((m) => m.version),
+      );
+      assert.ok(first.schema.some((r: any) => r.name === "tasks_purge"));
+      // Binaries from before still see a database they need not touch.
+      assert.equal(first.userVersion, 6);
+      // Opening again changes nothing.
+      await new SqliteStore(file).close();
+      assert.deepEqual(sqliteState(file), first);
+    });
+  }
+
+  it("SQLite: a new database runs every file and records each", async () => {
+    const file = join(dir, "fresh.db");
+    await new SqliteStore(file).close();
+    const first = sqliteState(file);
+    assert.equal(first.migrations.length, loadMigrations("sqlite").length);
+    await new SqliteStore(file).close();
+    assert.deepEqual(sqliteState(file), first);
+  });
+
+  for (const upTo of [3, 1]) {
+    it(`PostgreSQL: a database of the inline list (versions 1-${upTo}) upgrades in place, once`, async () => {
+      const db = await createTestDatabase("openvod_test_migrate");
+      try {
+        await sql(
+          db.url,
+          "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+        );
+        for (const m of loadMigrations("postgres").slice(0, upTo)) {
+          await sql(db.url, m.sql);
+          await sql(db.url, "INSERT INTO schema_migrations VALUES ($1, 1)", [m.version]);
+        }
+        await sql(
+          db.url,
+          `INSERT INTO tasks (task_id, app_id, task_type, status, input, state, create_time)
+           VALUES ('old-task', $1, 'PullUpload', 'WAITING', '{"MediaUrl":"http://x/a.mp4"}', '{}', 1000)`,
+          [APP],
+        );
+        await sql(
+          db.url,
+          `INSERT INTO media (file_id, app_id, name, type, category, blob_key, meta_data, source_type,
+             storage_region, expire_time, tags, create_time, update_time) VALUES ('old-media', $1, 'kept', 'mp4',
+             'Video', 'k', '{"Size":7}', 'Upload', 'ap-guangzhou', '9999-12-31T23:59:59Z', '["a"]', 1000, 1000)`,
+          [APP],
+        );
+        const store = await PostgresStore.open(db.url);
+        try {
+          assert.deepEqual((await store.getTask(APP, "old-task"))?.input, { MediaUrl: "http://x/a.mp4" });
+          assert.deepEqual((await store.getMedia(APP, "old-media"))?.metaData, { Size: 7 });
+          assert.equal((await store.claimTask("w", 2000, 60_000))?.taskId, "old-task");
+          assert.equal(await store.abortTask(APP, "old-task", 2001, ABORT), "requested");
+        } finally {
+          await store.close();
+        }
+        const state = () => sql(db.url, "SELECT version, applied_at FROM schema_migrations ORDER BY version");
+        const first = await state();
+        assert.deepEqual(
+          first.map((r) => r.version),
+          loadMigrations("postgres").map((m) => m.version),
+        );
+        // The baseline's rows are the old ones (applied_at 1), not applied again.
+        assert.ok(first.slice(0, upTo).every((r) => Number(r.applied_at) === 1));
+        await (await PostgresStore.open(db.url)).close();
+        assert.deepEqual(await state(), first);
+      } finally {
+        await db.drop();
+      }
+    });
+  }
+});
