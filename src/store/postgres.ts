@@ -17,6 +17,7 @@ import { media } from "./postgres/media.js";
 import { tasks } from "./postgres/tasks.js";
 import { templates } from "./postgres/templates.js";
 import { uploads } from "./postgres/uploads.js";
+import { assemble } from "./concepts.js";
 import type { Store } from "./types.js";
 
 export { EVENTS_CHANNEL, TASKS_CHANNEL } from "./postgres/db.js";
@@ -44,20 +45,15 @@ export class PostgresStore {
   private constructor(pool: pg.Pool, url: string, log: PostgresStoreOptions["log"]) {
     const d = new PgDb(pool);
     const listener = new Listener(url, log);
-    const store: Store = {
+    const own = {
       async close() {
         await listener.close();
         await pool.end();
       },
-      subscribe: (onTask, onEvents) => listener.subscribe(onTask, onEvents),
-      ...apps(d),
-      ...tasks(d),
-      ...media(d),
-      ...events(d),
-      ...templates(d),
-      ...uploads(d),
+      subscribe: (onTask: () => void, onEvents: (appId: number) => void) =>
+        listener.subscribe(onTask, onEvents),
     };
-    Object.assign(this, store);
+    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads }, own));
   }
 
   /** Connects, applies pending migrations (once across processes) and returns the store. */

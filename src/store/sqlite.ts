@@ -8,6 +8,7 @@ import { media } from "./sqlite/media.js";
 import { tasks } from "./sqlite/tasks.js";
 import { templates } from "./sqlite/templates.js";
 import { uploads } from "./sqlite/uploads.js";
+import { assemble } from "./concepts.js";
 import type { Store } from "./types.js";
 
 // The methods are the concept modules' (assigned in the constructor): the interface says so.
@@ -16,17 +17,11 @@ export interface SqliteStore extends Store {}
 export class SqliteStore {
   constructor(file: string) {
     const d = new SqliteDb(file);
-    const store: Store = {
+    const own = {
       async close() {
         d.db.close();
       },
-      ...apps(d),
-      ...tasks(d),
-      ...media(d),
-      ...events(d),
-      ...templates(d),
-      ...uploads(d),
     };
-    Object.assign(this, store);
+    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads }, own));
   }
 }

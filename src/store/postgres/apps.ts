@@ -1,9 +1,7 @@
 // Applications (SubAppId), cluster store.
+import type { Apps } from "../concepts.js";
 import { appFromRow } from "../rows.js";
-import type { Store } from "../types.js";
 import { text, type PgDb } from "./db.js";
-
-type Apps = Pick<Store, "ensureDefaultApp" | "getApp" | "listApps" | "createApp" | "updateApp" | "nextAppId">;
 
 export function apps(d: PgDb): Apps {
   const self: Apps = {

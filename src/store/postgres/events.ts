@@ -1,24 +1,11 @@
 // Event notification, cluster store: per-application configuration, PULL (handles that hide an
 // event until confirmed or expired) and PUSH (callbacks claimed with a lease and retried). Pulls
 // and claims of several processes at once hand out disjoint events.
+import type { Events } from "../concepts.js";
 import { eventConfigFromRow, eventFromRow, parsed } from "../rows.js";
 import type { Raw } from "../sql.js";
-import { DEFAULT_EVENT_CONFIG, type Store } from "../types.js";
+import { DEFAULT_EVENT_CONFIG } from "../types.js";
 import { text, writeEvents, type PgDb } from "./db.js";
-
-type Events = Pick<
-  Store,
-  | "getEventConfig"
-  | "setEventConfig"
-  | "insertEvents"
-  | "pullEvents"
-  | "confirmEvents"
-  | "countPullableEvents"
-  | "claimPushEvents"
-  | "settlePushEvent"
-  | "nextPushDue"
-  | "purgeEvents"
->;
 
 const event = (r: Raw) => eventFromRow(r, parsed);
 

@@ -1,15 +1,10 @@
 // Media items and the outputs kept with them (media parts), cluster store.
+import type { Media } from "../concepts.js";
 import * as abort from "../abort.js";
 import { searchMediaQuery } from "../filters.js";
 import { mediaFromRow, parsed, partFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import { doc, POSTGRES, text, type PgDb } from "./db.js";
-
-type Media = Pick<
-  Store,
-  "getMedia" | "updateMedia" | "deleteMedia" | "searchMedia" | "getMediaParts" | "deleteMediaParts"
->;
 
 const mediaRow = (r: Raw) => mediaFromRow(r, parsed);
 const part = (r: Raw) => partFromRow(r, parsed);

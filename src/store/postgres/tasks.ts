@@ -1,13 +1,14 @@
 // The task queue, cluster store: a claim is one statement (UPDATE ... WHERE seq = (SELECT ...
 // FOR UPDATE SKIP LOCKED)), so concurrent claimers never take the same task and never wait on
 // each other; a finish commits with its effects only while lease_owner is still ours.
+import type { Tasks } from "../concepts.js";
 import type pg from "pg";
 import * as abort from "../abort.js";
 import * as effects from "../effects.js";
 import { listTasksQuery, TASK_CURSOR, type TaskCursor } from "../filters.js";
 import { parsed, taskFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { LeaseState, Store } from "../types.js";
+import type { LeaseState } from "../types.js";
 import {
   doc,
   INSERT_TASK_NOTIFY,
@@ -19,22 +20,6 @@ import {
   type PgDb,
   type Queryable,
 } from "./db.js";
-
-type Tasks = Pick<
-  Store,
-  | "insertTask"
-  | "getTask"
-  | "findTaskBySession"
-  | "listTasks"
-  | "claimTask"
-  | "heartbeat"
-  | "finishTask"
-  | "releaseTask"
-  | "abortTask"
-  | "releaseAllLeases"
-  | "purgeTasks"
-  | "countRunnable"
->;
 
 const task = (r: Raw) => taskFromRow(r, parsed);
 

@@ -1,13 +1,8 @@
 // Custom templates, cluster store.
+import type { Templates } from "../concepts.js";
 import { parsed, templateFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import { doc, text, type PgDb } from "./db.js";
-
-type Templates = Pick<
-  Store,
-  "listTemplates" | "getTemplate" | "putTemplate" | "deleteTemplate" | "nextTemplateDefinition"
->;
 
 const template = (r: Raw) => templateFromRow(r, parsed);
 

@@ -1,29 +1,11 @@
 // Upload sessions (ApplyUpload, the COS endpoint, CommitUpload) and their multipart uploads,
 // cluster store: the COS endpoint of any process may take the next request of an upload, so
 // each read-then-write holds the row it depends on.
+import type { Uploads } from "../concepts.js";
 import * as effects from "../effects.js";
 import { multipartFromRow, parsed, uploadPartFromRow, uploadSessionFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import { doc, text, type PgDb } from "./db.js";
-
-type Uploads = Pick<
-  Store,
-  | "insertUploadSession"
-  | "getUploadSession"
-  | "getUploadSessionBySecretId"
-  | "setUploadObject"
-  | "claimUploadCommit"
-  | "releaseUploadCommit"
-  | "finishUploadCommit"
-  | "deleteExpiredUploadSessions"
-  | "insertMultipart"
-  | "getMultipart"
-  | "listMultiparts"
-  | "deleteMultipart"
-  | "putUploadPart"
-  | "listUploadParts"
->;
 
 const session = (r: Raw) => uploadSessionFromRow(r, parsed);
 

@@ -1,10 +1,9 @@
 // Applications (SubAppId), embedded store.
+import type { Apps } from "../concepts.js";
 import { appFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { AppRow, Store } from "../types.js";
+import type { AppRow } from "../types.js";
 import type { SqliteDb } from "./db.js";
-
-type Apps = Pick<Store, "ensureDefaultApp" | "getApp" | "listApps" | "createApp" | "updateApp" | "nextAppId">;
 
 export function apps({ db }: SqliteDb): Apps {
   const get = db.prepare("SELECT * FROM apps WHERE sub_app_id = ?");

@@ -1,24 +1,11 @@
 // Event notification, embedded store: per-application configuration, PULL (handles that hide an
 // event until confirmed or expired) and PUSH (callbacks claimed with a lease and retried).
+import type { Events } from "../concepts.js";
 import { randomBytes } from "node:crypto";
 import { eventConfigFromRow, eventFromRow, parseJson } from "../rows.js";
 import type { Raw } from "../sql.js";
-import { DEFAULT_EVENT_CONFIG, type Store } from "../types.js";
+import { DEFAULT_EVENT_CONFIG } from "../types.js";
 import { SQLITE, type SqliteDb } from "./db.js";
-
-type Events = Pick<
-  Store,
-  | "getEventConfig"
-  | "setEventConfig"
-  | "insertEvents"
-  | "pullEvents"
-  | "confirmEvents"
-  | "countPullableEvents"
-  | "claimPushEvents"
-  | "settlePushEvent"
-  | "nextPushDue"
-  | "purgeEvents"
->;
 
 const event = (r: Raw) => eventFromRow(r, parseJson);
 

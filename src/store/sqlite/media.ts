@@ -1,15 +1,10 @@
 // Media items and the outputs kept with them (media parts), embedded store.
+import type { Media } from "../concepts.js";
 import * as abort from "../abort.js";
 import { searchMediaQuery } from "../filters.js";
 import { mediaFromRow, parseJson, partFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import { SQLITE, type SqliteDb } from "./db.js";
-
-type Media = Pick<
-  Store,
-  "getMedia" | "updateMedia" | "deleteMedia" | "searchMedia" | "getMediaParts" | "deleteMediaParts"
->;
 
 const mediaRow = (r: Raw) => mediaFromRow(r, parseJson);
 const part = (r: Raw) => partFromRow(r, parseJson);

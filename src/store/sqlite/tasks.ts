@@ -1,28 +1,13 @@
 // The task queue, embedded store: one process owns the file, so a claim is a short IMMEDIATE
 // transaction (find the next runnable task, take it) and a killed process's leases are void at start.
+import type { Tasks } from "../concepts.js";
 import * as abort from "../abort.js";
 import * as effects from "../effects.js";
 import { listTasksQuery, TASK_CURSOR, type TaskCursor } from "../filters.js";
 import { parseJson, taskFromRow } from "../rows.js";
 import { runSync, type Raw } from "../sql.js";
-import type { LeaseState, Store } from "../types.js";
+import type { LeaseState } from "../types.js";
 import { SQLITE, type SqliteDb } from "./db.js";
-
-type Tasks = Pick<
-  Store,
-  | "insertTask"
-  | "getTask"
-  | "findTaskBySession"
-  | "listTasks"
-  | "claimTask"
-  | "heartbeat"
-  | "finishTask"
-  | "releaseTask"
-  | "abortTask"
-  | "releaseAllLeases"
-  | "purgeTasks"
-  | "countRunnable"
->;
 
 const task = (r: Raw) => taskFromRow(r, parseJson);
 

@@ -1,13 +1,8 @@
 // Custom templates, embedded store.
+import type { Templates } from "../concepts.js";
 import { parseJson, templateFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import type { SqliteDb } from "./db.js";
-
-type Templates = Pick<
-  Store,
-  "listTemplates" | "getTemplate" | "putTemplate" | "deleteTemplate" | "nextTemplateDefinition"
->;
 
 const template = (r: Raw) => templateFromRow(r, parseJson);
 

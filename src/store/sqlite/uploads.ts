@@ -1,29 +1,11 @@
 // Upload sessions (ApplyUpload, the COS endpoint, CommitUpload) and their multipart uploads,
 // embedded store. Statements are prepared on first use: most processes never upload.
+import type { Uploads } from "../concepts.js";
 import type Database from "better-sqlite3";
 import * as effects from "../effects.js";
 import { multipartFromRow, parseJson, uploadPartFromRow, uploadSessionFromRow } from "../rows.js";
 import type { Raw } from "../sql.js";
-import type { Store } from "../types.js";
 import type { SqliteDb } from "./db.js";
-
-type Uploads = Pick<
-  Store,
-  | "insertUploadSession"
-  | "getUploadSession"
-  | "getUploadSessionBySecretId"
-  | "setUploadObject"
-  | "claimUploadCommit"
-  | "releaseUploadCommit"
-  | "finishUploadCommit"
-  | "deleteExpiredUploadSessions"
-  | "insertMultipart"
-  | "getMultipart"
-  | "listMultiparts"
-  | "deleteMultipart"
-  | "putUploadPart"
-  | "listUploadParts"
->;
 
 const session = (r: Raw) => uploadSessionFromRow(r, parseJson);
 
