@@ -1,6 +1,8 @@
 // The numbered .sql files of each dialect (src/store/migrations/<dialect>/NNNN_name.sql) and
 // which of them a database still needs. Applying them is the dialect's: SQLite in one IMMEDIATE
 // transaction, PostgreSQL under an advisory lock (src/store/sqlite/db.ts, src/store/postgres/db.ts).
+// Append only: a file some database has run is never edited. A schema change is a new file in
+// each dialect; where the dialects differ on purpose, the files say why.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
