@@ -1,0 +1,50 @@
+// RebuildMedia (RebuildMedia, RebuildMediaByTemplate, EnhanceMediaByTemplate): a new media item
+// made by ffmpeg's filters (src/workers/rebuild.ts).
+import type { RebuildMediaTask } from "../../schema/api-types.js";
+import type { TemplateBody } from "../templates/types.js";
+import { completionEvent, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { mediaOutput, outputMetaData } from "./mediaOutput.js";
+
+/** What a rebuild runs, fixed at submission (a template changed later does not change it). */
+export interface RebuildInput {
+  FileId: string;
+  Definition?: number;
+  StartTimeOffset?: number;
+  EndTimeOffset?: number;
+  /** RebuildVideoInfo fields (RepairInfo, VideoDenoiseInfo...) and RebuildAudioInfo. */
+  video: TemplateBody;
+  audio: TemplateBody;
+  /** The output streams, as a TranscodeTemplate. */
+  target: TemplateBody;
+  /** MediaName, Description, ClassId, ExpireTime of the new item. */
+  output: { MediaName?: string; Description?: string; ClassId?: number; ExpireTime?: string };
+  /** The new item's FileId, fixed at submission so a re-run writes the same keys. */
+  fileId: string;
+  /** The request as the task's Input shows it (RebuildMediaTaskInput). */
+  shown?: TemplateBody;
+}
+
+export const rebuildMedia: TaskKind = {
+  taskType: "RebuildMedia",
+  idKind: "RebuildMedia",
+  payloadField: "RebuildMediaTask",
+  view(task, urls) {
+    const input = task.input as unknown as RebuildInput;
+    return {
+      TaskId: task.taskId,
+      Status: task.status,
+      ErrCode: task.errCode,
+      Message: task.message,
+      ErrCodeExt: task.errCodeExt,
+      Progress: taskProgress(task),
+      Input: { FileId: input.FileId, ...(input.shown ?? {}) },
+      Output: mediaOutput(task, urls) ?? {},
+      MetaData: outputMetaData(task) ?? {},
+      SessionId: task.sessionId,
+      SessionContext: task.sessionContext,
+    } satisfies Fields<RebuildMediaTask>;
+  },
+  events: (task, _config, urls) => [
+    completionEvent(rebuildMedia, "RebuildMediaComplete", "RebuildMediaCompleteEvent", task, urls),
+  ],
+};
