@@ -5,11 +5,7 @@
 import { newFileId } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
 import { findTemplate, type TemplateBody } from "../domain/templates/index.js";
-import {
-  checkRebuildTarget,
-  rebuildFilters,
-  rebuildTranscodeTemplate,
-} from "../domain/templates/rebuild.js";
+import { checkRebuildTarget, rebuildFilters, rebuildTranscodeTemplate } from "../domain/templates/rebuild.js";
 import type { RebuildInput } from "../domain/tasktypes/rebuildMedia.js";
 import { checkFields, maxLength } from "../domain/templates/rules.js";
 import type { Deps } from "../domain/deps.js";
@@ -39,7 +35,8 @@ const REBUILD_VIDEO_FIELDS = [
   "ArtifactRepairInfo",
 ] as const;
 
-type RebuildAction = "RebuildMedia" | "RebuildMediaByTemplate" | "EnhanceMediaByTemplate" | "EnhanceMediaQuality";
+type RebuildAction =
+  "RebuildMedia" | "RebuildMediaByTemplate" | "EnhanceMediaByTemplate" | "EnhanceMediaQuality";
 
 /** Queues a rebuild whose filters and target were checked; TaskType per the action. */
 async function queueRebuild(
@@ -74,7 +71,8 @@ async function templatePlan(
   definition: number,
 ): Promise<Omit<RebuildInput, "FileId" | "fileId" | "output">> {
   const t = await findTemplate(ctx.deps, ctx.app.subAppId, family, definition);
-  if (!t) throw errors.invalidParameterValue("Definition", `The ${family} template ${definition} does not exist.`);
+  if (!t)
+    throw errors.invalidParameterValue("Definition", `The ${family} template ${definition} does not exist.`);
   const p = ctx.params as Record<string, any>;
   return {
     Definition: definition,
@@ -90,6 +88,16 @@ async function templatePlan(
       RemoveAudio: t.RemoveAudio,
     }),
     shown: { Definition: definition, StartTimeOffset: p.StartTimeOffset, EndTimeOffset: p.EndTimeOffset },
+  };
+}
+
+/** A rebuild whose filters and target come from a template of `family`. */
+function byTemplate(family: "RebuildMedia" | "EnhanceMedia", taskType: "RebuildMedia" | "QualityEnhance") {
+  return async (
+    ctx: ActionContext<"RebuildMediaByTemplate" | "EnhanceMediaByTemplate" | "EnhanceMediaQuality">,
+  ) => {
+    const plan = await templatePlan(ctx, family, ctx.params.Definition);
+    return { TaskId: await queueRebuild(ctx, taskType, plan, ctx.params.OutputConfig) };
   };
 }
 
@@ -147,25 +155,16 @@ export const qualityActions: ActionFamily = {
   },
   RebuildMediaByTemplate: {
     notes: "RebuildMedia with a RebuildMedia template (preset 100 or custom)",
-    async handler(ctx) {
-      const plan = await templatePlan(ctx, "RebuildMedia", ctx.params.Definition);
-      return { TaskId: await queueRebuild(ctx, "RebuildMedia", plan, ctx.params.OutputConfig) };
-    },
+    handler: byTemplate("RebuildMedia", "RebuildMedia"),
   },
   EnhanceMediaByTemplate: {
     notes: "RebuildMedia (TaskType) with an EnhanceMedia template (preset 100 or custom)",
-    async handler(ctx) {
-      const plan = await templatePlan(ctx, "EnhanceMedia", ctx.params.Definition);
-      return { TaskId: await queueRebuild(ctx, "RebuildMedia", plan, ctx.params.OutputConfig) };
-    },
+    handler: byTemplate("EnhanceMedia", "RebuildMedia"),
   },
   EnhanceMediaQuality: {
     notes:
       "QualityEnhance task with an EnhanceMedia template (openvod's preset 100: denoise, sharpen, colour, audio denoise; or custom): a new media item; MediaStoragePath refused",
-    async handler(ctx) {
-      const plan = await templatePlan(ctx, "EnhanceMedia", ctx.params.Definition);
-      return { TaskId: await queueRebuild(ctx, "QualityEnhance", plan, ctx.params.OutputConfig) };
-    },
+    handler: byTemplate("EnhanceMedia", "QualityEnhance"),
   },
   InspectMediaQuality: {
     notes:
@@ -175,7 +174,10 @@ export const qualityActions: ActionFamily = {
       const media = await sourceMedia(ctx.deps, ctx.app.subAppId, p.FileId);
       const template = await findTemplate(ctx.deps, ctx.app.subAppId, "QualityInspect", p.Definition);
       if (!template)
-        throw errors.invalidParameterValue("Definition", `The QualityInspect template ${p.Definition} does not exist.`);
+        throw errors.invalidParameterValue(
+          "Definition",
+          `The QualityInspect template ${p.Definition} does not exist.`,
+        );
       const TaskId = await submitTask(ctx.deps, {
         appId: ctx.app.subAppId,
         taskType: "QualityInspect",

@@ -52,7 +52,8 @@ export async function withMediaSource<T>(
     job = { ...job, sourceProbe: { file: copy.path, size: raw.size, data: raw.data } };
     return await fn({ media, file: copy.path, probed: raw.probed }, job);
   } catch (err) {
-    if (err instanceof jobs.JobError) throw new TaskFailure(err.errCode, ERR_CODE_EXT[err.errCode]!, err.message);
+    if (err instanceof jobs.JobError)
+      throw new TaskFailure(err.errCode, ERR_CODE_EXT[err.errCode]!, err.message);
     throw err;
   } finally {
     copy.release();

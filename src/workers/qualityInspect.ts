@@ -36,8 +36,20 @@ export function inspectOutput(r: InspectResult): QualityInspectState["output"] {
     SeverityLevel: "Warning",
     TimestampSet: [s.start, s.end],
   }));
-  if (r.noVideo) diagnoses.push({ Category: "StreamInfo", Type: "VideoStreamLack", SeverityLevel: "Notice", TimestampSet: [] });
-  if (r.noAudio) diagnoses.push({ Category: "StreamInfo", Type: "AudioStreamLack", SeverityLevel: "Notice", TimestampSet: [] });
+  if (r.noVideo)
+    diagnoses.push({
+      Category: "StreamInfo",
+      Type: "VideoStreamLack",
+      SeverityLevel: "Notice",
+      TimestampSet: [],
+    });
+  if (r.noAudio)
+    diagnoses.push({
+      Category: "StreamInfo",
+      Type: "AudioStreamLack",
+      SeverityLevel: "Notice",
+      TimestampSet: [],
+    });
   return {
     NoAudio: r.noAudio ? 1 : 0,
     NoVideo: r.noVideo ? 1 : 0,

@@ -25,8 +25,21 @@ export async function runRemoveWatermark(ctx: TaskContext): Promise<TaskResult> 
     }
     const { x, y, w, h } = found.box;
     const out = join(ctx.tmpDir, "out.mp4");
-    const { probed } = await removeOverlay(job, src.file, out, { Container: "mp4" }, found.box, src.probed.metaData.Duration);
-    const media = await storeNewMedia(ctx, { fileId: input.fileId, file: out, ext: "mp4", probed, source: src.media });
+    const { probed } = await removeOverlay(
+      job,
+      src.file,
+      out,
+      { Container: "mp4" },
+      found.box,
+      src.probed.metaData.Duration,
+    );
+    const media = await storeNewMedia(ctx, {
+      fileId: input.fileId,
+      file: out,
+      ext: "mp4",
+      probed,
+      source: src.media,
+    });
     const area = [x, y, x + w - 1, y + h - 1];
     const state: MediaOutputState & { message: string } = {
       progress: 100,

@@ -1,6 +1,8 @@
 // RebuildMedia (RebuildMedia, RebuildMediaByTemplate, EnhanceMediaByTemplate): a new media item
 // made by ffmpeg's filters (src/workers/rebuild.ts).
 import type { RebuildMediaTask } from "../../schema/api-types.js";
+import type { TaskRow } from "../../store/types.js";
+import type { Urls } from "../deps.js";
 import type { TemplateBody } from "../templates/types.js";
 import { completionEvent, taskProgress, type Fields, type TaskKind } from "./kind.js";
 import { mediaOutput, outputMetaData } from "./mediaOutput.js";
@@ -24,25 +26,33 @@ export interface RebuildInput {
   shown?: TemplateBody;
 }
 
+/** The payload of both rebuild task types (QualityEnhanceTask and RebuildMediaTask share it). */
+export function rebuildView(task: TaskRow, urls: Urls, shownInput: TemplateBody) {
+  return {
+    TaskId: task.taskId,
+    Status: task.status,
+    ErrCode: task.errCode,
+    Message: task.message,
+    ErrCodeExt: task.errCodeExt,
+    Progress: taskProgress(task),
+    Input: shownInput,
+    Output: mediaOutput(task, urls) ?? {},
+    MetaData: outputMetaData(task) ?? {},
+    SessionId: task.sessionId,
+    SessionContext: task.sessionContext,
+  };
+}
+
 export const rebuildMedia: TaskKind = {
   taskType: "RebuildMedia",
   idKind: "RebuildMedia",
   payloadField: "RebuildMediaTask",
   view(task, urls) {
     const input = task.input as unknown as RebuildInput;
-    return {
-      TaskId: task.taskId,
-      Status: task.status,
-      ErrCode: task.errCode,
-      Message: task.message,
-      ErrCodeExt: task.errCodeExt,
-      Progress: taskProgress(task),
-      Input: { FileId: input.FileId, ...(input.shown ?? {}) },
-      Output: mediaOutput(task, urls) ?? {},
-      MetaData: outputMetaData(task) ?? {},
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
-    } satisfies Fields<RebuildMediaTask>;
+    return rebuildView(task, urls, {
+      FileId: input.FileId,
+      ...(input.shown ?? {}),
+    }) satisfies Fields<RebuildMediaTask>;
   },
   events: (task, _config, urls) => [
     completionEvent(rebuildMedia, "RebuildMediaComplete", "RebuildMediaCompleteEvent", task, urls),

@@ -21,7 +21,13 @@ export const removeWatermark: TaskKind = {
       Message: task.message || String(task.state.message ?? ""),
       Input: { FileId: (task.input as { FileId: string }).FileId },
       Output: out
-        ? { FileId: out.FileId, FileType: out.FileType, FileUrl: out.FileUrl, MediaName: out.MediaName, MetaData: media!.metaData }
+        ? {
+            FileId: out.FileId,
+            FileType: out.FileType,
+            FileUrl: out.FileUrl,
+            MediaName: out.MediaName,
+            MetaData: media!.metaData,
+          }
         : null,
       SessionId: task.sessionId,
       SessionContext: task.sessionContext,

@@ -38,7 +38,16 @@ function validate(b: TemplateBody): void {
   if (configs.length > 100) throw invalid("Configs", "Configs may have at most 100 items.");
   configs.forEach((c, i) => {
     const path = `Configs.${i}.`;
-    checkFields(c, { Switch: oneOf("ON", "OFF"), Sampling: oneOf("Time"), IntervalTime: range(40, 3_600_000), Duration: range(0, 86_400_000) }, path);
+    checkFields(
+      c,
+      {
+        Switch: oneOf("ON", "OFF"),
+        Sampling: oneOf("Time"),
+        IntervalTime: range(40, 3_600_000),
+        Duration: range(0, 86_400_000),
+      },
+      path,
+    );
     const known = (INSPECT_CHECKS as readonly string[]).includes(c.Type) || STREAM_CHECKS.includes(c.Type);
     if (!known && c.Switch !== "OFF")
       throw invalid(
@@ -100,7 +109,8 @@ export function inspectPlan(t: TemplateBody, duration: number): InspectPlan {
   for (const c of (t.Configs ?? []) as TemplateBody[]) {
     if (c.Switch === "OFF" || !(INSPECT_CHECKS as readonly string[]).includes(c.Type)) continue;
     const type = c.Type as InspectCheck;
-    const threshold = c.Threshold !== undefined && c.Threshold !== "" ? Number(c.Threshold) : DEFAULT_THRESHOLDS[type];
+    const threshold =
+      c.Threshold !== undefined && c.Threshold !== "" ? Number(c.Threshold) : DEFAULT_THRESHOLDS[type];
     checks[type] = { threshold, minDuration: c.Duration !== undefined ? c.Duration / 1000 : 1 };
     if (c.IntervalTime) interval = Math.min(interval, c.IntervalTime / 1000);
   }

@@ -63,7 +63,13 @@ export function rebuildFilters(
     switch (field) {
       case "RepairInfo":
         checkFields(c, { Type: oneOf("weak", "normal", "strong") }, p);
-        f.push(c.Type === "weak" ? "deblock=filter=weak" : c.Type === "strong" ? "deblock=filter=strong,hqdn3d=2:1.5:3:2.25" : "deblock=filter=strong");
+        f.push(
+          c.Type === "weak"
+            ? "deblock=filter=weak"
+            : c.Type === "strong"
+              ? "deblock=filter=strong,hqdn3d=2:1.5:3:2.25"
+              : "deblock=filter=strong",
+        );
         break;
       case "ArtifactRepairInfo":
         checkFields(c, { Type: oneOf("weak", "strong") }, p);
@@ -115,7 +121,13 @@ const REBUILD_CONTAINERS = ["mp4", "flv"];
 
 /** Checks the output side (TargetInfo, or a template's Target*Info and Container). */
 export function checkRebuildTarget(
-  t: { Container?: string; VideoStream?: TemplateBody; AudioStream?: TemplateBody; RemoveVideo?: unknown; RemoveAudio?: unknown },
+  t: {
+    Container?: string;
+    VideoStream?: TemplateBody;
+    AudioStream?: TemplateBody;
+    RemoveVideo?: unknown;
+    RemoveAudio?: unknown;
+  },
   path: string,
   names = { video: "VideoStream", audio: "AudioStream" },
 ): void {
@@ -128,7 +140,14 @@ export function checkRebuildTarget(
   if (Number(t.RemoveVideo) === 1 && Number(t.RemoveAudio) === 1)
     throw invalid("RemoveVideo", `${path}RemoveVideo and RemoveAudio cannot both be 1.`);
   if (t.VideoStream) {
-    checkFields(t.VideoStream, { Fps: range(0, 100), Bitrate: { test: (b) => b === 0 || (b >= 128 && b <= 35000), text: "0 or 128 to 35000" } }, `${path}${names.video}.`);
+    checkFields(
+      t.VideoStream,
+      {
+        Fps: range(0, 100),
+        Bitrate: { test: (b) => b === 0 || (b >= 128 && b <= 35000), text: "0 or 128 to 35000" },
+      },
+      `${path}${names.video}.`,
+    );
     checkVideo({ Codec: "libx264", ...t.VideoStream }, `${path}${names.video}.`, container as "mp4");
   }
   if (t.AudioStream)
@@ -174,7 +193,13 @@ function validate(b: TemplateBody): void {
   checkFields(b, { ...NAME_AND_COMMENT, RemoveVideo: oneOf(0, 1), RemoveAudio: oneOf(0, 1) });
   rebuildFilters(b.RebuildVideoInfo, b.RebuildAudioInfo, "RebuildVideoInfo.");
   checkRebuildTarget(
-    { Container: b.Container, VideoStream: b.TargetVideoInfo ?? undefined, AudioStream: b.TargetAudioInfo ?? undefined, RemoveVideo: b.RemoveVideo, RemoveAudio: b.RemoveAudio },
+    {
+      Container: b.Container,
+      VideoStream: b.TargetVideoInfo ?? undefined,
+      AudioStream: b.TargetAudioInfo ?? undefined,
+      RemoveVideo: b.RemoveVideo,
+      RemoveAudio: b.RemoveAudio,
+    },
     "",
     { video: "TargetVideoInfo", audio: "TargetAudioInfo" },
   );
@@ -188,7 +213,8 @@ const PRESETS: TemplateBody[] = [
   {
     Definition: 100,
     Name: "GeneralEnhance",
-    Comment: "openvod: light denoise (hqdn3d), detail (unsharp 0.5), colour (eq weak), audio denoise (afftdn); mp4 H.264",
+    Comment:
+      "openvod: light denoise (hqdn3d), detail (unsharp 0.5), colour (eq weak), audio denoise (afftdn); mp4 H.264",
     ...DEFAULTS,
     RebuildVideoInfo: {
       VideoDenoiseInfo: { Switch: "ON", Type: "weak" },

@@ -247,17 +247,29 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     const y = (f: Frame, k: string) => value(f, `lavfi.signalstats.${k}`);
     const isSolid = (f: Frame) =>
       y(f, "YMAX") - y(f, "YMIN") <= cfg("SolidColorScreen").threshold &&
-      value(f, "lavfi.signalstats.UMAX") - value(f, "lavfi.signalstats.UMIN") <= cfg("SolidColorScreen").threshold &&
-      value(f, "lavfi.signalstats.VMAX") - value(f, "lavfi.signalstats.VMIN") <= cfg("SolidColorScreen").threshold;
+      value(f, "lavfi.signalstats.UMAX") - value(f, "lavfi.signalstats.UMIN") <=
+        cfg("SolidColorScreen").threshold &&
+      value(f, "lavfi.signalstats.VMAX") - value(f, "lavfi.signalstats.VMIN") <=
+        cfg("SolidColorScreen").threshold;
     solid = spansOf(frames, end, isSolid, cfg("SolidColorScreen").minDuration);
     put("SolidColorScreen", solid);
     put(
       "LowLighting",
-      spansOf(frames, end, (f) => !isSolid(f) && y(f, "YAVG") < cfg("LowLighting").threshold, cfg("LowLighting").minDuration),
+      spansOf(
+        frames,
+        end,
+        (f) => !isSolid(f) && y(f, "YAVG") < cfg("LowLighting").threshold,
+        cfg("LowLighting").minDuration,
+      ),
     );
     put(
       "HighLighting",
-      spansOf(frames, end, (f) => !isSolid(f) && y(f, "YAVG") > cfg("HighLighting").threshold, cfg("HighLighting").minDuration),
+      spansOf(
+        frames,
+        end,
+        (f) => !isSolid(f) && y(f, "YAVG") > cfg("HighLighting").threshold,
+        cfg("HighLighting").minDuration,
+      ),
     );
     // freezedetect marks the frame a freeze starts on and the one it ends on (none at the end).
     const freezes: InspectSpan[] = [];
@@ -275,12 +287,20 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     put("VideoDuplicatedFrame", subtract(freezes, solid, cfg("VideoDuplicatedFrame").minDuration));
   }
   if (runSampled) {
-    const frames = (await read(files.sampled)).filter((f) => !solid.some((s) => f.t >= s.start && f.t < s.end));
+    const frames = (await read(files.sampled)).filter(
+      (f) => !solid.some((s) => f.t >= s.start && f.t < s.end),
+    );
     const gap = o.sampleInterval;
     const sampledSpans = (c: InspectCheck, flag: (f: Frame) => boolean) =>
       spansOf(frames, end, flag, Math.min(cfg(c).minDuration, o.sampleInterval), gap);
-    put("Blur", sampledSpans("Blur", (f) => value(f, "lavfi.blur") > cfg("Blur").threshold));
-    put("Noise", sampledSpans("Noise", (f) => value(f, "lavfi.bitplanenoise.0.1") > cfg("Noise").threshold));
+    put(
+      "Blur",
+      sampledSpans("Blur", (f) => value(f, "lavfi.blur") > cfg("Blur").threshold),
+    );
+    put(
+      "Noise",
+      sampledSpans("Noise", (f) => value(f, "lavfi.bitplanenoise.0.1") > cfg("Noise").threshold),
+    );
     const share = cfg("BlackWhiteEdge").threshold / 100;
     const border = (f: Frame): number[] | undefined => {
       const c = (k: string) => value(f, `lavfi.cropdetect.${k}`);
@@ -298,9 +318,15 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     const areas = new Map<Frame, string | undefined>(frames.map((f) => [f, border(f)?.join(",")]));
     const kinds = [...new Set(areas.values())].filter((a): a is string => a !== undefined);
     const edges: InspectSpan[] = kinds.flatMap((a) =>
-      sampledSpans("BlackWhiteEdge", (f) => areas.get(f) === a).map((s) => ({ ...s, area: a.split(",").map(Number) })),
+      sampledSpans("BlackWhiteEdge", (f) => areas.get(f) === a).map((s) => ({
+        ...s,
+        area: a.split(",").map(Number),
+      })),
     );
-    put("BlackWhiteEdge", edges.sort((a, b) => a.start - b.start));
+    put(
+      "BlackWhiteEdge",
+      edges.sort((a, b) => a.start - b.start),
+    );
   }
   if (runAudio) {
     const frames = await read(files.audio);
@@ -309,12 +335,23 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     put("NoVoice", spansOf(frames, end, silent, cfg("NoVoice").minDuration));
     put(
       "LowVoice",
-      spansOf(frames, end, (f) => !silent(f) && rms(f) < cfg("LowVoice").threshold, cfg("LowVoice").minDuration),
+      spansOf(
+        frames,
+        end,
+        (f) => !silent(f) && rms(f) < cfg("LowVoice").threshold,
+        cfg("LowVoice").minDuration,
+      ),
     );
     // Clipping is an event, not a state: any clipped frame counts, nearby ones join.
     put(
       "HighVoice",
-      spansOf(frames, end, (f) => value(f, "lavfi.astats.Overall.Peak_level") >= cfg("HighVoice").threshold, 0, 0.1),
+      spansOf(
+        frames,
+        end,
+        (f) => value(f, "lavfi.astats.Overall.Peak_level") >= cfg("HighVoice").threshold,
+        0,
+        0.1,
+      ),
     );
   }
   progress.done();

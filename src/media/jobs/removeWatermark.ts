@@ -27,11 +27,7 @@ const STATIC_SPREAD = 3;
 const EDGE = 48;
 
 /** The overlay's box in a grid of grey frames, or a reason there is none. */
-export function staticOverlay(
-  frames: Uint8Array[],
-  w: number,
-  h: number,
-): { box?: Box; reason?: string } {
+export function staticOverlay(frames: Uint8Array[], w: number, h: number): { box?: Box; reason?: string } {
   const n = w * h;
   const mean = new Float32Array(n);
   const spread = new Float32Array(n);
