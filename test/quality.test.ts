@@ -465,6 +465,22 @@ describe("media quality", () => {
       ),
       "InvalidParameterValue.Switch",
     );
+    // Picture filters on audio: the task ends FINISH with 40000 and says why.
+    const audioOnly = await vod.RebuildMedia({
+      FileId: ids["tone.m4a"]!,
+      SuperResolutionInfo: { Switch: "ON", Type: "hq" },
+    });
+    const failed = (await waitForTask(vod, audioOnly.TaskId!)).detail.RebuildMediaTask;
+    assert.equal(failed.ErrCode, 40000, failed.Message);
+    assert.match(failed.Message, /no video/);
+    assert.deepEqual(failed.Output, {
+      FileType: "",
+      FileUrl: "",
+      FileId: "",
+      MediaName: "",
+      ClassId: 0,
+      ExpireTime: "",
+    });
     assert.equal(
       await codeOf(vod.EnhanceMediaQuality({ FileId: ids["clean.mp4"]!, Definition: 4242 })),
       "InvalidParameterValue.Definition",

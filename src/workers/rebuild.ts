@@ -5,6 +5,7 @@ import { rebuildFilters } from "../domain/templates/rebuild.js";
 import type { MediaOutputState } from "../domain/tasktypes/mediaOutput.js";
 import type { RebuildInput } from "../domain/tasktypes/rebuildMedia.js";
 import { containerExtension, transcode } from "../media/jobs/index.js";
+import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 import { storeNewMedia, withMediaSource } from "./mediaJob.js";
 
@@ -13,6 +14,12 @@ export async function runRebuild(ctx: TaskContext): Promise<TaskResult> {
   const filters = rebuildFilters(input.video, input.audio);
   const ext = containerExtension(String(input.target.Container));
   return withMediaSource(ctx, input.FileId, async (src, job) => {
+    if (filters.videoFilters.length && src.probed.metaData.VideoStreamSet.length === 0)
+      throw new TaskFailure(
+        TaskErrCode.badParameter,
+        "InvalidParameter",
+        "The source has no video stream for the picture switches of this rebuild.",
+      );
     const out = join(ctx.tmpDir, `out.${ext}`);
     const { probed } = await transcode(job, src.file, out, input.target, {
       startTimeOffset: input.StartTimeOffset,
