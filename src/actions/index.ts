@@ -4,6 +4,7 @@ import { appActions } from "./apps.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
+import { qualityActions } from "./quality.js";
 import { taskActions } from "./tasks.js";
 import { templateActions } from "./templates.js";
 import type { RegisteredAction } from "./types.js";
@@ -18,5 +19,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...eventActions,
     ...templateActions,
     ...processActions,
+    ...qualityActions,
   }),
 );

@@ -21,6 +21,12 @@ interface FamilyNotes {
 const DESCRIBE = "Definitions, Type (Preset/Custom), Offset/Limit";
 const STILL = "Width/Height, ResolutionAdaptive, FillType, Format jpg/png/webp";
 
+const REBUILD_NOTES: FamilyNotes = {
+  create:
+    "RebuildVideoInfo / RebuildAudioInfo as ffmpeg filters (deblock, deband, hqdn3d/nlmeans, eq, unsharp, lanczos 2x upscaling, minterpolate, afftdn), mp4/flv targets; refuses FaceInfo, ScratchRepairInfo and HDRInfo (they need models) and hls",
+  describe: `openvod's preset 100 (denoise, sharpen, colour, audio denoise) and custom; answers RebuildMediaTemplateSet; ${DESCRIBE}`,
+};
+
 const NOTES: Record<TemplateFamily, FamilyNotes> = {
   Transcode: {
     create:
@@ -60,6 +66,13 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
     describe: "Preset LongVideoPreset and custom; Names, Type, Offset/Limit, SortBy CreateTime",
     modify: "replaces the whole content",
   },
+  QualityInspect: {
+    create:
+      "Configs (SolidColorScreen, BlackWhiteEdge, Low/HighLighting, Blur, Noise, VideoDuplicatedFrame, NoVoice, LowVoice, HighVoice, Audio/VideoStreamLack; Threshold, Duration, IntervalTime), the legacy *Configure switches that map to them, Strategy TimeSpotCheck; refuses checks needing models or code readers (QRCode, LowEvaluation, Jitter, CrashScreen, Mosaic: blockdetect of this ffmpeg is not frame-local, LLM...)",
+    describe: `Custom templates (the cloud documents no presets); ${DESCRIBE}`,
+  },
+  RebuildMedia: REBUILD_NOTES,
+  EnhanceMedia: REBUILD_NOTES,
 };
 
 /** The context of a family's generated actions: one body for eight families, so loosely typed. */

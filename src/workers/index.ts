@@ -4,11 +4,19 @@ import type { TaskHandler } from "../queue/pool.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
+import { runQualityInspect } from "./qualityInspect.js";
+import { runRebuild } from "./rebuild.js";
+import { discardNewMedia } from "./mediaJob.js";
+import { runRemoveWatermark } from "./removeWatermark.js";
 
 const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
   DescribeFileAttributesTask: runFileAttributes,
   Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
+  QualityInspect: runQualityInspect,
+  QualityEnhance: Object.assign(runRebuild, { discard: discardNewMedia }),
+  RebuildMedia: Object.assign(runRebuild, { discard: discardNewMedia }),
+  RemoveWatermarkTask: Object.assign(runRemoveWatermark, { discard: discardNewMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

@@ -5,11 +5,19 @@ import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
 import { procedure } from "./procedure.js";
 import { pullUpload } from "./pullUpload.js";
+import { qualityInspect } from "./qualityInspect.js";
+import { qualityEnhance } from "./qualityEnhance.js";
+import { rebuildMedia } from "./rebuildMedia.js";
+import { removeWatermark } from "./removeWatermark.js";
 
 export const TASK_KINDS = {
   PullUpload: pullUpload,
   DescribeFileAttributesTask: fileAttributes,
   Procedure: procedure,
+  QualityInspect: qualityInspect,
+  QualityEnhance: qualityEnhance,
+  RebuildMedia: rebuildMedia,
+  RemoveWatermarkTask: removeWatermark,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

@@ -217,7 +217,7 @@ function checkSampling(b: TemplateBody): void {
 
 /** A family whose validation is one rule table (plus an optional extra check). */
 function simpleFamily(
-  family: FamilyDescriptor["family"],
+  family: keyof typeof PRESETS,
   defaults: TemplateBody,
   rules: RuleTable,
   extra: (b: TemplateBody) => void = () => {},

@@ -12,6 +12,8 @@ import { checkMediaProcessTask, procedure } from "./procedure.js";
 import { checkFields, invalid, oneOf, range } from "./rules.js";
 import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
 import { watermark } from "./watermark.js";
+import { qualityInspect } from "./qualityInspect.js";
+import { enhanceMedia, rebuildMedia } from "./rebuild.js";
 
 export type { FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
 export { containerType, FFMPEG_AUDIO_ENCODER, FFMPEG_VIDEO_ENCODERS } from "./av.js";
@@ -25,6 +27,9 @@ export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = {
   ...MEDIA_FAMILIES,
   Watermark: watermark,
   Procedure: procedure,
+  QualityInspect: qualityInspect,
+  RebuildMedia: rebuildMedia,
+  EnhanceMedia: enhanceMedia,
 } satisfies Record<TemplateFamily, FamilyDescriptor>;
 
 for (const [name, d] of Object.entries(FAMILIES))
@@ -260,6 +265,6 @@ export async function describeTemplates(
   if (compare) matching = [...matching].sort(compare);
   return {
     TotalCount: matching.length,
-    [`${family}TemplateSet`]: matching.slice(Offset, Offset + Limit).map(publicView),
+    [d.setField ?? `${family}TemplateSet`]: matching.slice(Offset, Offset + Limit).map(publicView),
   };
 }

@@ -134,7 +134,12 @@ const animated = (Definition: number, Format: string): TemplateBody => ({
   Quality: 75,
 });
 
-export const PRESETS: Readonly<Record<TemplateFamily, readonly TemplateBody[]>> = {
+/**
+ * Presets of the families declared in families.ts, watermark.ts and procedure.ts. A family in a
+ * module of its own (e.g. qualityInspect.ts) declares its presets there, so adding one does not
+ * touch this table.
+ */
+export const PRESETS = {
   Transcode: TRANSCODE,
   SnapshotByTimeOffset: [{ Definition: 10, Name: "TimepointScreenshot", ...still }],
   SampleSnapshot: [
@@ -170,4 +175,4 @@ export const PRESETS: Readonly<Record<TemplateFamily, readonly TemplateBody[]>> 
       },
     },
   ],
-};
+} satisfies Partial<Record<TemplateFamily, readonly TemplateBody[]>>;

@@ -10,7 +10,10 @@ export type TemplateFamily =
   | "AnimatedGraphics"
   | "AdaptiveDynamicStreaming"
   | "Watermark"
-  | "Procedure";
+  | "Procedure"
+  | "QualityInspect"
+  | "RebuildMedia"
+  | "EnhanceMedia";
 
 /** A template as its Describe item shows it (without Type and times), plus private "_" keys. */
 export type TemplateBody = Record<string, any>;
@@ -45,6 +48,8 @@ export interface FamilyDescriptor {
   filter?(params: Record<string, any>): (view: TemplateBody) => boolean;
   /** The item's Type is the family's own kind (watermarks: image/text), not Preset/Custom. */
   kindType?: boolean;
+  /** The Describe response's list field, when it is not `${family}TemplateSet`. */
+  setField?: string;
   /** Extra Create/Modify response fields (CreateWatermarkTemplate's ImageUrl). */
   output?(view: TemplateBody): Record<string, unknown>;
 }

@@ -31,3 +31,5 @@ export {
   type AdaptiveStream,
 } from "./adaptive.js";
 export { targetGeometry, type Geometry } from "./geometry.js";
+export { inspectQuality, type InspectResult, type InspectSpan } from "./qualityInspect.js";
+export { findOverlay, removeOverlay, type Box } from "./removeWatermark.js";

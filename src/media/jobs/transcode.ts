@@ -44,6 +44,14 @@ export interface TranscodeOptions {
   endTimeOffset?: number;
   watermarks?: Watermark[];
   sourceDuration: number;
+  /** Filters on the picture before it is scaled to the output size (quality enhancement). */
+  videoFilters?: string[];
+  /** The picture size videoFilters produce, as a multiple of the source's (upscaling). */
+  sizeFactor?: number;
+  /** The frame rate videoFilters produce (motion interpolation), when they change it. */
+  filteredFps?: number;
+  /** Filters on the audio (denoise, loudness). */
+  audioFilters?: string[];
 }
 
 /** One transcode as ffmpeg options: everything but the muxer options and the output path. */
@@ -106,11 +114,16 @@ async function planTranscode(
       outputDuration: outDuration,
     });
     args.push(...wm.inputArgs);
-    const geo = targetGeometry(src, vt, { even: true });
+    const k = o.sizeFactor ?? 1;
+    const geo = targetGeometry({ ...src, width: src.width * k, height: src.height * k }, vt, { even: true });
     const color = colorPlan(src, vt, codec, caps);
-    const fps = num(vt.Fps) > 0 ? num(vt.Fps) : src.fps;
+    const fps = num(vt.Fps) > 0 ? num(vt.Fps) : (o.filteredFps ?? src.fps);
     const g = new FilterGraph();
-    const pre = [...(num(vt.Fps) > 0 ? [`fps=${secs(num(vt.Fps))}`] : []), ...color.pre];
+    const pre = [
+      ...(o.videoFilters ?? []),
+      ...(num(vt.Fps) > 0 ? [`fps=${secs(num(vt.Fps))}`] : []),
+      ...color.pre,
+    ];
     let pad = addScale(g, `0:${src.videoIndex}`, geo, pre, color.post);
     pad = wm.apply(g, pad, geo);
     args.push("-filter_complex", g.toString(), "-map", `[${pad}]`);
@@ -129,6 +142,7 @@ async function planTranscode(
   if (withAudio) {
     const ac = audioCodec(at.Codec, container, caps);
     args.push("-map", `0:${src.audioIndex}`, ...audioArgs("a:0", ac, at, src.audioChannels, container));
+    if (o.audioFilters?.length) args.push("-filter:a:0", o.audioFilters.join(","));
   }
   if (Number.isFinite(win.end)) args.push("-t", secs(outDuration));
   // Metadata of the source (titles, rotation tags...) is not carried over.
