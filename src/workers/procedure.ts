@@ -4,13 +4,13 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { blobKey, type LocalBlob } from "../blobs/types.js";
 import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
 import { type ProcedureInput, type ProcedureState, type SubTask } from "../domain/procedure.js";
 import { procedureEvent } from "../domain/tasktypes/procedure.js";
+import { processCpus } from "../media/cpus.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
@@ -298,11 +298,6 @@ function transcodeItem(
   };
 }
 
-/** Threads per ffmpeg, so `workers` concurrent tasks never oversubscribe the cores. */
-export function threadsPerJob(workers: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / workers));
-}
-
 /** Local copies of blobs (source, watermark images) a run reads, held until the run ends. */
 const held = new WeakMap<TaskContext, LocalBlob[]>();
 
@@ -416,7 +411,7 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
           signal: ctx.signal,
           // Per sub-task: one that hangs fails alone, and the next one still runs.
           timeoutMs: deps.config.subtaskTimeoutMs,
-          threads: threadsPerJob(deps.config.workers),
+          cpus: processCpus(deps.config.cpus),
           sourceProbe,
           onProgress: (p) => {
             sub.progress = Math.min(99, Math.floor(p));

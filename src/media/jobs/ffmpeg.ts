@@ -184,12 +184,8 @@ export function throwIfAborted(signal: AbortSignal): void {
 
 /** Options every run gets: decoder and filter threads (the encoder's are set by the caller). */
 export function threadArgs(threads: number): { global: string[]; input: string[] } {
-  const n = String(threadCount(threads));
+  const n = String(threads);
   return { global: ["-filter_threads", n, "-filter_complex_threads", n], input: ["-threads", n] };
-}
-
-export function threadCount(threads: number): number {
-  return Math.max(1, Math.floor(Number(threads) || 1));
 }
 
 /**
