@@ -79,7 +79,6 @@ for (const name of SECTIONS) {
 const TRANSCODE_SECONDS = envNumber("BENCH_TRANSCODE_SECONDS", 60, 1);
 const TRANSCODE_ROUNDS = Math.floor(envNumber("BENCH_TRANSCODE_ROUNDS", 3, 1));
 const TRANSCODE_DEFINITIONS = [100010, 100030];
-const TRANSCODE_WORKERS = 1;
 const GOAL_TRANSCODE_RATIO = 1.05;
 /** Section 5: this many queued transcodes of a 720p clip this long. */
 const QUEUE_TASKS = Math.floor(envNumber("BENCH_QUEUE_TASKS", 8, 1));
@@ -551,7 +550,7 @@ function report(s: Summary, elapsedMs: number): string {
   if (t) {
     out.push(
       `4. ProcessMedia, one transcode of a ${t.sourceSeconds} s 1280x720 clip (h264 + aac), ` +
-        `OPENVOD_WORKERS=${t.workers}, ${t.rounds} alternating rounds, medians`,
+        `default settings (${t.cores} cores), ${t.rounds} alternating rounds, medians`,
       table(
         [
           ["definition", "output", "threads", "bare ffmpeg s", "openvod s", "ratio", "per round"],
@@ -582,7 +581,7 @@ function report(s: Summary, elapsedMs: number): string {
         [
           ["schedule", "seconds", "transcodes/min"],
           [
-            `openvod, OPENVOD_WORKERS=${q.workers} (${q.threadsSplit} thread${q.threadsSplit === 1 ? "" : "s"} each)`,
+            `openvod, default settings (${q.workers} workers, threads as allotted)`,
             n(q.openvodSeconds, 3),
             ratio(q.tasks * 60, q.openvodSeconds, 1),
           ],
@@ -603,6 +602,8 @@ function report(s: Summary, elapsedMs: number): string {
         `${n(q.ratio, 3)} (goal ≤ ${q.goal}: ${q.goalMet ? "met" : "NOT met"}); per round ` +
         `${q.roundRatios.map((x) => n(x, 3)).join(", ")}; same command as openvod: ` +
         `${q.sameCommand ? "checked in /proc" : "NOT compared"}`,
+      `   threads openvod allotted to the queued jobs, in start order (one watched, untimed queue): ` +
+        `${q.allotted.join(", ") || "not seen"}`,
       "",
     );
   }
@@ -689,7 +690,6 @@ async function main(): Promise<void> {
         cleanup,
         files,
         tools,
-        workers: TRANSCODE_WORKERS,
         source: { name: "hd-long.mp4", path: hd.long },
         sourceSeconds: TRANSCODE_SECONDS,
         definitions: TRANSCODE_DEFINITIONS,
@@ -705,7 +705,6 @@ async function main(): Promise<void> {
         cleanup,
         files,
         tools,
-        workers: WORKERS,
         tasks: QUEUE_TASKS,
         source: { name: "hd-short.mp4", path: hd.short },
         sourceSeconds: QUEUE_SECONDS,

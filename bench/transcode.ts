@@ -1,33 +1,39 @@
 // The media-processing sections of `npm run bench`, each against bare ffmpeg running the very
 // command openvod runs (built by transcodeArgs from src/media/jobs/transcode.ts, and checked
-// against the command line of openvod's own ffmpeg child in /proc):
-//   4. wall time of one ProcessMedia transcode per definition (OPENVOD_WORKERS=1), against that
-//      ffmpeg command alone; rounds alternate which goes first.
-//   5. throughput of a queue of transcodes (OPENVOD_WORKERS=2), against the better of two bare
-//      schedules on the same cores: `workers` at a time with the same thread split, or one at a
-//      time with every thread.
+// against the command line of openvod's own ffmpeg child in /proc). openvod runs with its
+// default settings (OPENVOD_WORKERS and OPENVOD_CPUS unset: as many workers as cores, and the
+// cores shared by the jobs running, src/media/cpus.ts):
+//   4. wall time of one ProcessMedia transcode per definition, against that ffmpeg command alone
+//      (a lone job gets every core); rounds alternate which goes first.
+//   5. throughput of a queue of transcodes, against the better of two bare schedules on the same
+//      cores: one per core at a time with one thread each, or one at a time with every thread.
 // Each section has an openvod process of its own. openvod's time runs from the ProcessMedia call
 // to the arrival of the task's ProcedureStateChanged event through a PullEvents long poll (how a
 // client learns of it without polling): no stream of DescribeTaskDetail requests competes with
 // ffmpeg for the cores. The task details are checked after the clock has stopped.
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { PRESETS } from "../src/domain/templates/presets.js";
+import { CpuAllotment } from "../src/media/cpus.js";
 import { transcodeArgs, type JobContext, type Template } from "../src/media/jobs/index.js";
 import type { MediaTools } from "../src/media/tools.js";
-import { threadsPerJob } from "../src/workers/procedure.js";
 import { OpenvodProcess, waitForTask, type FileServer, type Vod } from "../test/helpers/server.js";
 import type { Cleanup } from "./proc.js";
 import { log, median, round } from "./stats.js";
 
+/** OPENVOD_WORKERS' and OPENVOD_CPUS' default, which the sections leave unset. */
+const CORES = availableParallelism();
+
+/** A job context whose job, alone, gets `threads` threads (as openvod's lone job gets every core). */
 function jobContext(tools: MediaTools, threads: number): JobContext {
   return {
     tools,
     signal: new AbortController().signal,
     timeoutMs: 3600_000,
-    threads,
+    cpus: new CpuAllotment(threads),
     onProgress: () => undefined,
   };
 }
@@ -57,19 +63,19 @@ function runBare(tools: MediaTools, args: string[]): Promise<number> {
   });
 }
 
-/** The arguments of the first ffmpeg child of `pid` that reads an input (Linux /proc). */
-function watchFfmpeg(pid: number) {
-  let seen: string[] | undefined;
+/** The arguments of every ffmpeg child of `pid` that reads an input (Linux /proc), by pid. */
+function watchFfmpeg(pid: number, everyMs = 10) {
+  const seen = new Map<string, string[]>();
   const look = () => {
-    if (seen) return;
     try {
       for (const t of readdirSync(`/proc/${pid}/task`)) {
         const kids = readFileSync(`/proc/${pid}/task/${t}/children`, "utf8").trim().split(/\s+/);
         for (const c of kids.filter(Boolean)) {
+          if (seen.has(c)) continue;
           try {
             if (readFileSync(`/proc/${c}/comm`, "utf8").trim() !== "ffmpeg") continue;
             const argv = readFileSync(`/proc/${c}/cmdline`, "utf8").split("\0").slice(0, -1);
-            if (argv.includes("-i")) seen = argv.slice(1);
+            if (argv.includes("-i")) seen.set(c, argv.slice(1));
           } catch {
             // Gone already.
           }
@@ -79,13 +85,19 @@ function watchFfmpeg(pid: number) {
       // No /proc: the command cannot be compared.
     }
   };
-  const timer = setInterval(look, 10);
+  const timer = setInterval(look, everyMs);
   return {
-    stop(): string[] | undefined {
+    /** The commands seen, in the order they were. */
+    stop(): string[][] {
       clearInterval(timer);
-      return seen;
+      return [...seen.values()];
     },
   };
+}
+
+/** The -threads value of an ffmpeg command (the first: the decoder's), as a number. */
+function threadsOf(argv: string[]): number {
+  return Number(argv[argv.indexOf("-threads") + 1]);
 }
 
 /** The input after -i and the output (the last argument) vary between runs; the rest may not. */
@@ -112,20 +124,17 @@ function assertSameCommand(what: string, openvod: string[] | undefined, bare: st
 async function startServer(
   cleanup: Cleanup,
   files: FileServer,
-  workers: number,
   source: { name: string },
   count: number,
 ): Promise<{ openvod: OpenvodProcess; vod: Vod; fileIds: string[] }> {
+  // Neither OPENVOD_WORKERS (which the test helper sets) nor OPENVOD_CPUS: the defaults users
+  // run. spawn leaves variables that are undefined out of the child's environment.
+  const unset = { OPENVOD_WORKERS: undefined, OPENVOD_CPUS: undefined } as unknown as Record<string, string>;
   const openvod = new OpenvodProcess({
-    env: {
-      OPENVOD_RATE_LIMIT: "0",
-      OPENVOD_LOG_LEVEL: "warn",
-      OPENVOD_WORKERS: String(workers),
-      OPENVOD_STRICT_SHAPE: "0",
-    },
+    env: { ...unset, OPENVOD_RATE_LIMIT: "0", OPENVOD_LOG_LEVEL: "warn", OPENVOD_STRICT_SHAPE: "0" },
   });
   cleanup.dir(openvod.dataDir);
-  cleanup.add(`openvod (${workers} workers)`, () => openvod.stop());
+  cleanup.add("openvod (default settings)", () => openvod.stop());
   await openvod.start();
   cleanup.child(openvod.child);
   const vod = openvod.client();
@@ -198,7 +207,6 @@ interface SectionOptions {
   cleanup: Cleanup;
   files: FileServer;
   tools: MediaTools;
-  workers: number;
   /** A file in the directory `files` serves. */
   source: { name: string; path: string };
   sourceSeconds: number;
@@ -211,8 +219,8 @@ interface SectionOptions {
 // 4. One transcode
 
 export async function benchTranscode(o: SectionOptions & { definitions: number[] }) {
-  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.workers, o.source, 1);
-  const threads = threadsPerJob(o.workers);
+  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.source, 1);
+  const threads = CORES;
   const rows = [];
   for (const definition of o.definitions) {
     const out = join(o.scratch, `bare-${definition}.mp4`);
@@ -229,7 +237,7 @@ export async function benchTranscode(o: SectionOptions & { definitions: number[]
     const watch = watchFfmpeg(openvod.child.pid!);
     const warm = await processMedia(vod, fileIds[0]!, definition);
     await finishEvents(vod, [warm]);
-    const compared = assertSameCommand(`transcode ${definition}`, watch.stop(), args);
+    const compared = assertSameCommand(`transcode ${definition}`, watch.stop()[0], args);
     const output = await checkTranscode(vod, warm, definition);
     await runBare(o.tools, args);
     rmSync(out, { force: true });
@@ -260,7 +268,7 @@ export async function benchTranscode(o: SectionOptions & { definitions: number[]
     });
   }
   await openvod.stop();
-  return { sourceSeconds: o.sourceSeconds, rounds: o.rounds, workers: o.workers, goal: o.goal, rows };
+  return { sourceSeconds: o.sourceSeconds, rounds: o.rounds, cores: CORES, goal: o.goal, rows };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,10 +292,11 @@ async function bareSchedule(
 }
 
 export async function benchQueue(o: SectionOptions & { tasks: number; definition: number }) {
-  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.workers, o.source, o.tasks);
+  const { openvod, vod, fileIds } = await startServer(o.cleanup, o.files, o.source, o.tasks);
   const template = templateOf(o.definition);
-  const split = threadsPerJob(o.workers);
-  const whole = threadsPerJob(1);
+  const workers = CORES;
+  const split = 1;
+  const whole = CORES;
   const outputs = fileIds.map((_, i) => join(o.scratch, `queue-${i}.mp4`));
   const argsWith = async (threads: number) => {
     const base = await transcodeArgs(jobContext(o.tools, threads), o.source.path, outputs[0]!, template, {
@@ -299,12 +308,18 @@ export async function benchQueue(o: SectionOptions & { tasks: number; definition
   const wholeArgs = await argsWith(whole);
   const clean = () => outputs.forEach((f) => rmSync(f, { force: true }));
 
-  // Warm-up, untimed, and the command check.
+  // Warm-up, untimed, and the command check: a transcode alone has every core.
   const watch = watchFfmpeg(openvod.child.pid!);
   const warm = await processMedia(vod, fileIds[0]!, o.definition);
   await finishEvents(vod, [warm]);
-  const compared = assertSameCommand(`queued transcode ${o.definition}`, watch.stop(), splitArgs(0));
+  const compared = assertSameCommand(`queued transcode ${o.definition}`, watch.stop()[0], wholeArgs(0));
   await checkTranscode(vod, warm, o.definition);
+  // One untimed queue, watched: the threads each queued job was given (the timed rounds are not
+  // watched, so that /proc sampling costs openvod nothing there).
+  const queueWatch = watchFfmpeg(openvod.child.pid!, 20);
+  await timedProcessMedia(vod, fileIds, o.definition);
+  const allotted = queueWatch.stop().map(threadsOf);
+  clean();
 
   const names = ["openvod", "bareSplit", "bareWhole"] as const;
   const runs: Record<(typeof names)[number], number[]> = { openvod: [], bareSplit: [], bareWhole: [] };
@@ -316,7 +331,7 @@ export async function benchQueue(o: SectionOptions & { tasks: number; definition
         name === "openvod"
           ? await timedProcessMedia(vod, fileIds, o.definition)
           : name === "bareSplit"
-            ? await bareSchedule(o.tools, o.tasks, o.workers, splitArgs)
+            ? await bareSchedule(o.tools, o.tasks, workers, splitArgs)
             : await bareSchedule(o.tools, o.tasks, 1, wholeArgs);
       clean();
       runs[name].push(s);
@@ -336,9 +351,11 @@ export async function benchQueue(o: SectionOptions & { tasks: number; definition
     sourceSeconds: o.sourceSeconds,
     definition: o.definition,
     rounds: o.rounds,
-    workers: o.workers,
+    workers,
     threadsSplit: split,
     threadsWhole: whole,
+    /** The -threads of each queued job openvod ran in the watched queue, in start order. */
+    allotted,
     sameCommand: compared,
     openvodSeconds: round(m.openvod, 3),
     bareSplitSeconds: round(m.bareSplit, 3),

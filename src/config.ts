@@ -32,7 +32,8 @@ const int =
       throw new Error(`${env} must be an integer >= ${min}, got "${raw}"`);
     return n;
   };
-const workerCount = (raw: string, env: string) => (raw ? int(1)(raw, env) : availableParallelism());
+/** A count of at least 1; unset, the number of cores. */
+const countOrCores = (raw: string, env: string) => (raw ? int(1)(raw, env) : availableParallelism());
 const role = (raw: string, env: string): Role => {
   if (raw !== "api" && raw !== "worker" && raw !== "all")
     throw new Error(`${env} must be api, worker or all, got "${raw}"`);
@@ -126,7 +127,13 @@ export const SETTINGS = {
     env: "OPENVOD_WORKERS",
     default: "",
     help: "concurrent tasks (default: number of cores)",
-    parse: workerCount,
+    parse: countOrCores,
+  },
+  cpus: {
+    env: "OPENVOD_CPUS",
+    default: "",
+    help: "cores this process's ffmpeg jobs share: a job alone gets them all, concurrent jobs split them (default: number of cores; with several worker processes on one machine, give each its share)",
+    parse: countOrCores,
   },
   taskRetentionHours: {
     env: "OPENVOD_TASK_RETENTION_HOURS",

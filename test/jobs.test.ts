@@ -17,6 +17,7 @@ import {
   transcode,
   type JobContext,
 } from "../src/media/jobs/index.js";
+import { CpuAllotment } from "../src/media/cpus.js";
 import { probeMedia, type ProbedMedia } from "../src/media/probe.js";
 import { MediaError, runFfmpeg, runFfprobe, runProcess, writeAtomically } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
@@ -70,7 +71,7 @@ function context(over: Partial<JobContext> = {}): JobContext & { progress: numbe
     tools,
     signal: new AbortController().signal,
     timeoutMs: 60_000,
-    threads: 2,
+    cpus: new CpuAllotment(2),
     onProgress: (p) => progress.push(p),
     progress,
     ...over,
@@ -884,7 +885,7 @@ describe("failures, abort, threads", () => {
     try {
       await assert.rejects(
         transcode(
-          context({ signal: ac.signal, threads: 1, onProgress: (p) => p > 0 && ac.abort() }),
+          context({ signal: ac.signal, cpus: new CpuAllotment(1), onProgress: (p) => p > 0 && ac.abort() }),
           video,
           path.join(d, "v.m3u8"),
           heavy,
@@ -911,7 +912,7 @@ describe("failures, abort, threads", () => {
     await assertOnly(d, []);
   });
 
-  test("ctx.threads is passed to every ffmpeg run (and to x265's pool)", async () => {
+  test("a job's threads come from ctx.cpus when it starts: every core alone, one beside a job holding them all", async () => {
     const d = await outDir();
     const log = path.join(dir, "args.log");
     const wrapper = path.join(dir, "ffmpeg-wrapper.sh");
@@ -919,26 +920,43 @@ describe("failures, abort, threads", () => {
     await chmod(wrapper, 0o755);
     const wrapped: MediaTools = { ...tools, ffmpeg: wrapper };
     const t = { ...FLU_360P, VideoTemplate: { ...FLU_360P.VideoTemplate, Codec: "libx265" } };
-    await transcode(context({ tools: wrapped, threads: 1 }), video, path.join(d, "t.mp4"), t, {
+    const cpus = new CpuAllotment(3);
+    const sample = () =>
+      sampleSnapshots(
+        context({ tools: wrapped, cpus }),
+        video,
+        path.join(d, "s"),
+        { SampleType: "Time", SampleInterval: 1 },
+        { sourceDuration: 2 },
+      );
+    // Alone: all three cores, for the decoder, the filters and the encoder (x265's own pool too).
+    await transcode(context({ tools: wrapped, cpus }), video, path.join(d, "t.mp4"), t, {
       sourceDuration: 2,
     });
-    await sampleSnapshots(
-      context({ tools: wrapped, threads: 1 }),
-      video,
-      path.join(d, "s"),
-      { SampleType: "Time", SampleInterval: 1 },
-      { sourceDuration: 2 },
-    );
+    await sample();
+    assert.equal(cpus.running, 0, "the jobs gave their threads back");
+    // Beside another job that holds every core: one thread each, not three more.
+    const other = cpus.acquire();
+    assert.equal(other.threads, 3);
+    await transcode(context({ tools: wrapped, cpus }), video, path.join(d, "t2.mp4"), t, {
+      sourceDuration: 2,
+    });
+    await sample();
+    other.release();
     const runs = (await readFile(log, "utf8"))
       .trim()
       .split("\n")
       .filter((l) => l.includes(" -i "));
-    assert.equal(runs.length, 2);
-    for (const r of runs) {
-      assert.match(r, / -threads 1 /);
-      assert.match(r, / -filter_complex_threads 1 /);
-      assert.doesNotMatch(r, / -threads [02-9]/);
-    }
-    assert.match(runs[0]!, /pools=1/);
+    assert.equal(runs.length, 4);
+    const threadOptions = (r: string) =>
+      [...r.matchAll(/ -(threads|filter_threads|filter_complex_threads)(?::\S+)? (\S+)/g)].map((m) => m[2]);
+    runs.forEach((r, i) => {
+      const expected = i < 2 ? "3" : "1";
+      const values = threadOptions(r);
+      assert.ok(values.length >= 3, r);
+      assert.deepEqual(new Set(values), new Set([expected]), r);
+    });
+    assert.match(runs[0]!, /pools=3/);
+    assert.match(runs[2]!, /pools=1/);
   });
 });

@@ -2,7 +2,7 @@
 // cannot finish is killed after OPENVOD_SUBTASK_TIMEOUT_MS and fails alone (the next sub-task
 // runs and the task ends FINISH, nothing partial left behind); ManageTask Abort of a WAITING
 // Procedure means it never runs; and the pool never has more ffmpeg children than workers, each
-// with threads = floor(cores / workers), as seen from /proc.
+// (alone) with every core as its threads, as seen from /proc.
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -269,7 +269,7 @@ describe("Procedure limits (one worker)", () => {
     }
   });
 
-  it("never runs more ffmpeg processes than workers, each with floor(cores / workers) threads", async () => {
+  it("never runs more ffmpeg processes than workers; a job alone gets every core", async () => {
     const pid = server.child.pid!;
     const sampler = sampleChildren(pid);
     const ids: string[] = [];
@@ -298,7 +298,7 @@ describe("Procedure limits (one worker)", () => {
     assert.equal(seen.maxMedia, 1, "not even an ffprobe beside it");
     const runs = [...seen.ffmpegs.values()].filter((argv) => argv.includes("-i"));
     assert.ok(runs.length >= 3, `saw ${runs.length} ffmpeg runs`);
-    const expected = String(Math.max(1, Math.floor(availableParallelism() / 1)));
+    const expected = String(availableParallelism());
     for (const argv of runs) {
       const threadOptions = argv
         .map((a, i) => [a, argv[i + 1]] as const)

@@ -4,8 +4,9 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promise
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { TaskErrCode, TaskFailure } from "../src/protocol/errors.js";
-import { interpretProbe, probeMedia, rotation, type ProbedMedia } from "../src/media/probe.js";
+import { TaskErrCode } from "../src/protocol/errors.js";
+import { interpretProbe, NotMediaError, probeMedia, rotation, type ProbedMedia } from "../src/media/probe.js";
+import { taskFailureOf } from "../src/workers/failures.js";
 import { MediaError, runFfmpeg, runFfprobe, writeAtomically } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
 import { makeAudio, makeImage, makeVideo } from "./helpers/media.js";
@@ -31,11 +32,15 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Not media, which a task reports as 60000 SourceFileError with the same message. */
 const isSourceFailure = (err: unknown) => {
-  assert.ok(err instanceof TaskFailure, `expected TaskFailure, got ${String(err)}`);
-  assert.equal(err.errCode, TaskErrCode.sourceFile);
-  assert.equal(err.errCode, 60000);
-  assert.equal(err.errCodeExt, "SourceFileError");
+  assert.ok(err instanceof NotMediaError, `expected NotMediaError, got ${String(err)}`);
+  const failure = taskFailureOf(err);
+  assert.ok(failure);
+  assert.equal(failure.errCode, TaskErrCode.sourceFile);
+  assert.equal(failure.errCode, 60000);
+  assert.equal(failure.errCodeExt, "SourceFileError");
+  assert.equal(failure.message, err.message);
   return true;
 };
 
@@ -208,7 +213,7 @@ describe("probeMedia", () => {
     await writeFile(fake, "this is not a video\n");
     await assert.rejects(
       probeMedia(tools, fake),
-      /^TaskFailure: The source file fake-out\.mp4 could not be read/,
+      /^NotMediaError: The source file fake-out\.mp4 could not be read/,
     );
     await assert.rejects(
       probeMedia(tools, fake, undefined, undefined, "output fake-out.mp4"),

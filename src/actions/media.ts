@@ -9,8 +9,8 @@ import { makeEvent } from "../domain/events.js";
 import { MEDIA_INFO_FILTERS, mediaInfo, wantsParts } from "../domain/media.js";
 import { MEDIA_PARTS } from "../domain/subtasks/index.js";
 import { submitTask, TASK_ABORTED } from "../domain/tasks.js";
-import { probeMedia } from "../media/probe.js";
-import { errors, TaskFailure } from "../protocol/errors.js";
+import { NotMediaError, probeMedia } from "../media/probe.js";
+import { errors } from "../protocol/errors.js";
 import type { MediaRow, NewEvent } from "../store/types.js";
 import type { ActionContext, ActionFamily } from "./types.js";
 
@@ -340,7 +340,7 @@ async function storeCover(ctx: ActionContext, m: MediaRow, data: string): Promis
     const file = join(dir, "cover");
     await writeFile(file, bytes);
     const probed = await probeMedia(ctx.deps.tools, file, 15_000).catch((err) => {
-      if (err instanceof TaskFailure) return undefined;
+      if (err instanceof NotMediaError) return undefined;
       throw err;
     });
     if (!probed || probed.category !== "Image")

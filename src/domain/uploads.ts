@@ -8,8 +8,8 @@ import { existsSync } from "node:fs";
 import { readdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { blobKey } from "../blobs/types.js";
-import { probeMedia, type ProbedMedia } from "../media/probe.js";
-import { errors, TaskFailure } from "../protocol/errors.js";
+import { NotMediaError, probeMedia, type ProbedMedia } from "../media/probe.js";
+import { errors } from "../protocol/errors.js";
 import type { NewEvent, NewTask, UploadSessionRow } from "../store/types.js";
 import type { Deps } from "./deps.js";
 import { makeEvent } from "./events.js";
@@ -194,7 +194,7 @@ async function finishCommit(deps: Deps, s: UploadSessionRow): Promise<CommittedU
   try {
     probed = await probeMedia(tools, media.path);
   } catch (err) {
-    if (!(err instanceof TaskFailure)) throw err;
+    if (!(err instanceof NotMediaError)) throw err;
     await store.releaseUploadCommit(s.id, ["media"]);
     if (!media.moved) await rm(media.path, { force: true });
     const name = basename(media.path);
@@ -214,7 +214,7 @@ async function finishCommit(deps: Deps, s: UploadSessionRow): Promise<CommittedU
     try {
       isImage = (await probeMedia(tools, cover.path)).category === "Image";
     } catch (err) {
-      if (!(err instanceof TaskFailure)) throw err;
+      if (!(err instanceof NotMediaError)) throw err;
     }
     if (!isImage) {
       await store.releaseUploadCommit(s.id, ["cover"]);

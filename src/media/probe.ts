@@ -3,7 +3,6 @@
 
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import { MediaError, runFfprobe } from "./run.js";
 import type { MediaTools } from "./tools.js";
 
@@ -88,14 +87,24 @@ export interface FfprobeOutput {
   format?: FfprobeFormat;
 }
 
-const sourceFileError = (message: string) =>
-  new TaskFailure(TaskErrCode.sourceFile, "SourceFileError", message);
+/**
+ * The file is not media openvod can read: missing, not a regular file, empty, refused by ffprobe,
+ * or without an audio or video stream. The file's fault, never the tools' (a missing or crashed
+ * ffprobe is a MediaError). What it means depends on the caller: a task's 60000 SourceFileError
+ * (src/workers/failures.ts), a job's JobError 60000, an API parameter error.
+ */
+export class NotMediaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotMediaError";
+  }
+}
 
 /**
- * Probes a local media file. Throws TaskFailure(60000, "SourceFileError") for a missing, empty
- * or unreadable file and for a file without audio or video; a MediaError of kind "spawn" or
- * "aborted" (an infrastructure problem, not the file's) is passed through. `label` names the file
- * in those messages for what it is ("output animated-10.gif"; default "source file <name>").
+ * Probes a local media file. Throws NotMediaError for a missing, empty or unreadable file and
+ * for a file without audio or video; a MediaError of kind "spawn" or "aborted" (an
+ * infrastructure problem, not the file's) is passed through. `label` names the file in those
+ * messages for what it is ("output animated-10.gif"; default "source file <name>").
  */
 export async function probeMedia(
   tools: MediaTools,
@@ -120,13 +129,13 @@ export async function probeMediaRaw(
   let size: number;
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw sourceFileError(`The ${what} is not a regular file.`);
+    if (!st.isFile()) throw new NotMediaError(`The ${what} is not a regular file.`);
     size = st.size;
   } catch (err) {
-    if (err instanceof TaskFailure) throw err;
-    throw sourceFileError(`The ${what} does not exist.`);
+    if (err instanceof NotMediaError) throw err;
+    throw new NotMediaError(`The ${what} does not exist.`);
   }
-  if (size === 0) throw sourceFileError(`The ${what} is empty (0 bytes).`);
+  if (size === 0) throw new NotMediaError(`The ${what} is empty (0 bytes).`);
 
   const absolute = path.resolve(file);
   let stdout: string;
@@ -144,7 +153,7 @@ export async function probeMediaRaw(
       const detail = lastLine(err.stderrTail) || err.message;
       // Server paths do not belong in a task's Message.
       const clean = detail.split(`file:${absolute}`).join(name).split(absolute).join(name);
-      throw sourceFileError(`The ${what} could not be read as media: ${clean}`);
+      throw new NotMediaError(`The ${what} could not be read as media: ${clean}`);
     }
     throw err;
   }
@@ -153,7 +162,7 @@ export async function probeMediaRaw(
   try {
     parsed = JSON.parse(stdout) as FfprobeOutput;
   } catch {
-    throw sourceFileError(`The ${what} could not be read as media: unparsable ffprobe output.`);
+    throw new NotMediaError(`The ${what} could not be read as media: unparsable ffprobe output.`);
   }
   return { probed: interpretProbe(parsed, { file, size }, what), data: parsed, size };
 }
@@ -211,7 +220,7 @@ export function interpretProbe(
   const audio = streams.filter((s) => s.codec_type === "audio");
 
   if (tokens.some((t) => NOT_MEDIA_FORMATS.has(t)) || (video.length === 0 && audio.length === 0)) {
-    throw sourceFileError(`The ${label} has no audio or video stream.`);
+    throw new NotMediaError(`The ${label} has no audio or video stream.`);
   }
 
   const category: MediaCategory =

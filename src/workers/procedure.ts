@@ -4,17 +4,18 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rm, stat } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { basename, join } from "node:path";
 import { blobKey, type LocalBlob } from "../blobs/types.js";
 import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
 import { type ProcedureInput, type ProcedureState, type SubTask } from "../domain/procedure.js";
 import { procedureEvent } from "../domain/tasktypes/procedure.js";
+import { processCpus } from "../media/cpus.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
-import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
+import { taskFailureOf } from "./failures.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
@@ -298,11 +299,6 @@ function transcodeItem(
   };
 }
 
-/** Threads per ffmpeg, so `workers` concurrent tasks never oversubscribe the cores. */
-export function threadsPerJob(workers: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / workers));
-}
-
 /** Local copies of blobs (source, watermark images) a run reads, held until the run ends. */
 const held = new WeakMap<TaskContext, LocalBlob[]>();
 
@@ -387,11 +383,12 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
       sourceProbe = { file: source, size: raw.size, data: raw.data };
     } catch (err) {
       const timedOut = taskTimeout();
+      const failure = taskFailureOf(err);
       if (timedOut) {
         sourceError = taskTimeoutMessage(timedOut);
         sourceErrCode = TaskErrCode.internal;
-      } else if (err instanceof TaskFailure) {
-        sourceError = err.message;
+      } else if (failure) {
+        sourceError = failure.message;
       } else throw err;
     }
   }
@@ -416,7 +413,7 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
           signal: ctx.signal,
           // Per sub-task: one that hangs fails alone, and the next one still runs.
           timeoutMs: deps.config.subtaskTimeoutMs,
-          threads: threadsPerJob(deps.config.workers),
+          cpus: processCpus(deps.config.cpus),
           sourceProbe,
           onProgress: (p) => {
             sub.progress = Math.min(99, Math.floor(p));
@@ -433,21 +430,16 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
     } catch (err) {
       const timedOut = taskTimeout();
       if (ctx.signal.aborted && !timedOut) throw err;
+      const failure = taskFailureOf(err);
       sub.status = "FAIL";
       if (timedOut) {
         sub.errCode = TaskErrCode.internal;
         sub.errCodeExt = "InternalError";
         sub.message = taskTimeoutMessage(timedOut);
-      } else if (err instanceof jobs.JobError || err instanceof TaskFailure) {
-        const code = err instanceof jobs.JobError ? err.errCode : err.errCode;
-        sub.errCode = code;
-        sub.errCodeExt =
-          code === TaskErrCode.badParameter
-            ? "InvalidParameter"
-            : code === TaskErrCode.sourceFile
-              ? "SourceFileError"
-              : "InternalError";
-        sub.message = err.message;
+      } else if (failure) {
+        sub.errCode = failure.errCode;
+        sub.errCodeExt = failure.errCodeExt;
+        sub.message = failure.message;
       } else {
         deps.log.error({ err, taskId: task.taskId, type: sub.type }, "sub-task failed");
         sub.errCode = TaskErrCode.internal;

@@ -6,6 +6,7 @@ import { newFileId } from "../domain/ids.js";
 import { ingestedMedia } from "../domain/media.js";
 import type { PullState } from "../domain/tasktypes/pullUpload.js";
 import { probeMedia } from "../media/probe.js";
+import { asTaskFailure } from "./failures.js";
 import { download, DownloadError } from "../net/download.js";
 import { procedureTaskFor } from "../domain/ingest.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
@@ -91,7 +92,7 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   const raw = join(ctx.tmpDir, "source");
   await fetchTo(ctx, input.MediaUrl, raw, config.pullMaxBytes, DOWNLOAD_SHARE);
   ctx.update({ progress: DOWNLOAD_SHARE });
-  const probed = await probeMedia(tools, raw, undefined, undefined, "file of MediaUrl");
+  const probed = await asTaskFailure(probeMedia(tools, raw, undefined, undefined, "file of MediaUrl"));
 
   // Chosen at submission: a re-run after a crash writes the same keys instead of leaving orphans.
   const fileId = input.fileId ?? newFileId();
@@ -100,7 +101,9 @@ export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {
   if (input.CoverUrl) {
     const coverRaw = join(ctx.tmpDir, "cover");
     await fetchTo(ctx, input.CoverUrl, coverRaw, COVER_MAX_BYTES, 0);
-    const cover = await probeMedia(tools, coverRaw, undefined, undefined, "cover image of CoverUrl");
+    const cover = await asTaskFailure(
+      probeMedia(tools, coverRaw, undefined, undefined, "cover image of CoverUrl"),
+    );
     if (cover.category !== "Image") {
       throw new TaskFailure(
         TaskErrCode.badParameter,

@@ -4,8 +4,7 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { blobKey } from "../../blobs/types.js";
-import { probeMedia } from "../../media/probe.js";
-import { TaskFailure } from "../../protocol/errors.js";
+import { NotMediaError, probeMedia } from "../../media/probe.js";
 import type { Deps } from "../deps.js";
 import { mergeFamily } from "./merge.js";
 import { checkFields, invalid, matches, NAME_AND_COMMENT, oneOf, range, type Rule } from "./rules.js";
@@ -103,7 +102,7 @@ async function storeImage(deps: Deps, appId: number, definition: number, content
     const file = join(dir, "image");
     await writeFile(file, bytes);
     const probed = await probeMedia(deps.tools, file, 15_000).catch((err) => {
-      if (err instanceof TaskFailure) return undefined;
+      if (err instanceof NotMediaError) return undefined;
       throw err;
     });
     if (!probed || probed.category !== "Image" || !IMAGE_TYPES.has(probed.formatName))

@@ -19,9 +19,9 @@ import {
   type VideoCodec,
 } from "./codecs.js";
 import { loadCaps } from "./caps.js";
-import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import { patternSafe, produceDir } from "./outputs.js";
-import { inspectSource } from "./source.js";
 import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
 import { playlistSegments } from "./hls.js";
@@ -67,7 +67,6 @@ export async function adaptiveStreaming(
   template: Template,
   o: AdaptiveOptions,
 ): Promise<AdaptiveResult> {
-  throwIfAborted(ctx.signal);
   const format = str(template.Format, "HLS").toUpperCase();
   const dash = format === "DASH" || format === "MPEG-DASH";
   if (!dash && format !== "HLS") throw badParameter(`unsupported adaptive streaming Format ${format}`);
@@ -75,9 +74,19 @@ export async function adaptiveStreaming(
   const infos: Template[] = Array.isArray(template.StreamInfos) ? template.StreamInfos : [];
   if (infos.length === 0) throw badParameter("the template has no StreamInfos");
   if (infos.length > 10) throw badParameter("at most 10 StreamInfos");
-  const budget = new Budget(ctx.timeoutMs);
+  return runJob(ctx, input, {}, (job) => adaptive(ctx, job, outDir, template, o, dash, infos));
+}
+
+async function adaptive(
+  ctx: JobContext,
+  { budget, src, threads, threadArgs: t, progress }: Job,
+  outDir: string,
+  template: Template,
+  o: AdaptiveOptions,
+  dash: boolean,
+  infos: Template[],
+): Promise<AdaptiveResult> {
   const caps = await loadCaps(ctx);
-  const src = await inspectSource(ctx, budget, input);
   const duration = src.duration || o.sourceDuration;
   const container = dash ? "dash" : "hls";
   // HLS segments: MPEG-TS by default, fragmented MP4 for SegmentType fmp4 / mp4-*.
@@ -113,14 +122,12 @@ export async function adaptiveStreaming(
   }
 
   const videos = renditions.filter((r) => r.video);
-  const threads = threadCount(ctx.threads);
   const perEncoder = Math.max(1, Math.floor(threads / Math.max(1, videos.length)));
   const segment = num(template.SegmentDuration) > 0 ? Math.min(10, num(template.SegmentDuration)) : 6;
   // "各个子流的帧率必须保持一致；如果不一致，采用第一个子流的帧率": the first rendition's Fps for all.
   const firstFps = num(videos[0]?.video?.template.Fps);
   const fps = firstFps > 0 ? firstFps : src.fps;
 
-  const t = threadArgs(threads);
   const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`];
   const wm = planWatermarks(o.watermarks, {
     firstInput: 1,
@@ -190,71 +197,45 @@ export async function adaptiveStreaming(
   if (!g.empty) args.push("-filter_complex", g.toString());
   args.push(...maps, ...encode, "-map_metadata", "-1", "-map_chapters", "-1");
 
-  const progress = new JobProgress(ctx.onProgress, 1);
-  let result: AdaptiveResult;
-  try {
-    result = await produceDir(outDir, async (tmp) => {
-      if (dash) {
-        const manifest = "manifest.mpd";
-        const sets = [
-          videos.length ? "id=0,streams=v" : "",
-          audioTemplates.length ? `id=${videos.length ? 1 : 0},streams=a` : "",
-        ];
-        const mux = [
-          "-f",
-          "dash",
-          "-seg_duration",
-          secs(segment),
-          "-use_template",
-          "1",
-          "-use_timeline",
-          "1",
-        ];
-        mux.push("-init_seg_name", "init-$RepresentationID$.m4s");
-        mux.push("-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s");
-        mux.push("-adaptation_sets", sets.filter(Boolean).join(" "));
-        await ffmpeg(ctx, budget, src, {
-          args: [...args, ...mux, path.join(tmp, manifest)],
-          durationSec: duration,
-          onProgress: progress.run(0),
-        });
-        return dashResult(tmp, manifest, videos, audioTemplates, duration);
-      }
-      const varMap = renditions.map((r) => {
-        const parts: string[] = [];
-        if (r.video) parts.push(`v:${videos.indexOf(r)}`);
-        if (r.audio) parts.push(`a:${audioIndexOf.get(r)}`);
-        return parts.join(",");
-      });
-      const mux = [
-        "-f",
-        "hls",
-        "-hls_time",
-        secs(segment),
-        "-hls_playlist_type",
-        "vod",
-        "-hls_list_size",
-        "0",
+  return produceDir(outDir, async (tmp) => {
+    if (dash) {
+      const manifest = "manifest.mpd";
+      const sets = [
+        videos.length ? "id=0,streams=v" : "",
+        audioTemplates.length ? `id=${videos.length ? 1 : 0},streams=a` : "",
       ];
-      mux.push("-master_pl_name", "master.m3u8", "-var_stream_map", varMap.join(" "));
-      if (fmp4) {
-        mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "stream_%v_init.mp4");
-        mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.m4s");
-      } else {
-        mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.ts");
-      }
+      const mux = ["-f", "dash", "-seg_duration", secs(segment), "-use_template", "1", "-use_timeline", "1"];
+      mux.push("-init_seg_name", "init-$RepresentationID$.m4s");
+      mux.push("-media_seg_name", "chunk-$RepresentationID$-$Number%05d$.m4s");
+      mux.push("-adaptation_sets", sets.filter(Boolean).join(" "));
       await ffmpeg(ctx, budget, src, {
-        args: [...args, ...mux, patternSafe(tmp) + "/stream_%v.m3u8"],
+        args: [...args, ...mux, path.join(tmp, manifest)],
         durationSec: duration,
         onProgress: progress.run(0),
       });
-      return hlsResult(tmp, renditions, fps);
+      return dashResult(tmp, manifest, videos, audioTemplates, duration);
+    }
+    const varMap = renditions.map((r) => {
+      const parts: string[] = [];
+      if (r.video) parts.push(`v:${videos.indexOf(r)}`);
+      if (r.audio) parts.push(`a:${audioIndexOf.get(r)}`);
+      return parts.join(",");
     });
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
-  return result;
+    const mux = ["-f", "hls", "-hls_time", secs(segment), "-hls_playlist_type", "vod", "-hls_list_size", "0"];
+    mux.push("-master_pl_name", "master.m3u8", "-var_stream_map", varMap.join(" "));
+    if (fmp4) {
+      mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "stream_%v_init.mp4");
+      mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.m4s");
+    } else {
+      mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.ts");
+    }
+    await ffmpeg(ctx, budget, src, {
+      args: [...args, ...mux, patternSafe(tmp) + "/stream_%v.m3u8"],
+      durationSec: duration,
+      onProgress: progress.run(0),
+    });
+    return hlsResult(tmp, renditions, fps);
+  });
 }
 
 interface SegmentStats {

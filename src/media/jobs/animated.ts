@@ -3,8 +3,9 @@
 
 import { writeAtomically } from "../run.js";
 import { loadCaps } from "./caps.js";
-import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
-import { inspectSource, requireVideo, resolveWindow } from "./source.js";
+import { ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
+import { resolveWindow } from "./source.js";
 import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { badParameter, type JobContext, type Template } from "./types.js";
@@ -23,22 +24,27 @@ export async function animatedGraphic(
   template: Template,
   o: AnimatedOptions,
 ): Promise<void> {
-  throwIfAborted(ctx.signal);
   const format = str(template.Format, "gif").toLowerCase();
   if (format !== "gif" && format !== "webp")
     throw badParameter(`unsupported animated graphics Format ${format}`);
-  const budget = new Budget(ctx.timeoutMs);
+  await runJob(ctx, input, { video: true }, (job) => animate(ctx, job, output, format, template, o));
+}
+
+async function animate(
+  ctx: JobContext,
+  { budget, src, threads, threadArgs: t, progress }: Job,
+  output: string,
+  format: string,
+  template: Template,
+  o: AnimatedOptions,
+): Promise<void> {
   const caps = await loadCaps(ctx);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
   const duration = src.duration || o.sourceDuration;
   const win = resolveWindow(duration, o.startTimeOffset, o.endTimeOffset);
   const length = (Number.isFinite(win.end) ? win.end : duration) - win.start;
   const fps = Math.min(100, num(template.Fps) > 0 ? num(template.Fps) : 10);
   const quality = Math.min(100, Math.max(1, num(template.Quality, 75) || 75));
   const geo = targetGeometry(src, template, { even: false });
-  const threads = threadCount(ctx.threads);
-  const t = threadArgs(threads);
   const args = [...t.global];
   if (win.start > 0) args.push("-ss", secs(win.start));
   if (Number.isFinite(win.end)) args.push("-t", secs(length));
@@ -62,13 +68,7 @@ export async function animatedGraphic(
     args.push("-quality", String(Math.round(quality)), "-loop", "0", "-f", "webp");
   }
   args.push("-threads", String(threads), "-an", "-map_metadata", "-1");
-  const progress = new JobProgress(ctx.onProgress, 1);
-  try {
-    await writeAtomically(output, (tmp) =>
-      ffmpeg(ctx, budget, src, { args: [...args, tmp], durationSec: length, onProgress: progress.run(0) }),
-    );
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
+  await writeAtomically(output, (tmp) =>
+    ffmpeg(ctx, budget, src, { args: [...args, tmp], durationSec: length, onProgress: progress.run(0) }),
+  );
 }

@@ -1,8 +1,7 @@
 // Running ffmpeg inside a job: the time budget, progress over several runs, failures mapped to
 // JobError (by exit status first, then by what ffmpeg said), and the check that an output is whole.
 import path from "node:path";
-import { TaskFailure } from "../../protocol/errors.js";
-import { probeMedia, type ProbedMedia } from "../probe.js";
+import { NotMediaError, probeMedia, type ProbedMedia } from "../probe.js";
 import { MediaError, runFfmpeg } from "../run.js";
 import { badSource, internalError, JobError, type JobContext } from "./types.js";
 import type { SourceInfo } from "./source.js";
@@ -145,7 +144,7 @@ export function mapError(err: unknown, inputAbsolute?: string): unknown {
     if (aboutInput) return badSource(`The source file ${name} could not be processed: ${detail}`);
     return internalError(`media processing failed: ${stripPaths(detail)}`);
   }
-  if (err instanceof TaskFailure) return badSource(err.message);
+  if (err instanceof NotMediaError) return badSource(err.message);
   if (isAbortError(err)) return err;
   return internalError(
     `media processing failed: ${stripPaths(err instanceof Error ? err.message : String(err))}`,
@@ -184,12 +183,8 @@ export function throwIfAborted(signal: AbortSignal): void {
 
 /** Options every run gets: decoder and filter threads (the encoder's are set by the caller). */
 export function threadArgs(threads: number): { global: string[]; input: string[] } {
-  const n = String(threadCount(threads));
+  const n = String(threads);
   return { global: ["-filter_threads", n, "-filter_complex_threads", n], input: ["-threads", n] };
-}
-
-export function threadCount(threads: number): number {
-  return Math.max(1, Math.floor(Number(threads) || 1));
 }
 
 /**
@@ -217,7 +212,8 @@ export async function checkComplete(
   } catch (err) {
     const timedOut = budget.timeoutError(err);
     if (timedOut) throw timedOut;
-    if (err instanceof TaskFailure) throw internalError(`the output could not be read back: ${err.message}`);
+    if (err instanceof NotMediaError)
+      throw internalError(`the output could not be read back: ${err.message}`);
     throw mapError(err);
   }
   const actual = probed.metaData.Duration;

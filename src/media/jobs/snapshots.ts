@@ -5,9 +5,9 @@ import { readdir } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { writeAtomically } from "../run.js";
-import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import { patternSafe, produceDir } from "./outputs.js";
-import { inspectSource, requireVideo, type SourceInfo } from "./source.js";
 import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry, type Geometry } from "./geometry.js";
 import { badParameter, badSource, type JobContext, type Template, type Watermark } from "./types.js";
@@ -64,27 +64,20 @@ export async function snapshotsByTimeOffset(
   offsetsMs: number[],
   o: SnapshotOptions,
 ): Promise<{ timeOffsetMs: number; file: string }[]> {
-  throwIfAborted(ctx.signal);
   const fmt = imageFormat(template.Format);
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
-  if (offsetsMs.length === 0) throw badParameter("no time offset to take a snapshot at");
-  for (const ms of offsetsMs) {
-    if (!Number.isFinite(ms) || ms < 0) throw badParameter(`invalid time offset ${ms} ms`);
-  }
-  const geo = targetGeometry(src, template, { even: false });
   const names = offsetsMs.map((ms, i) => `snapshot_${i}_${Math.round(ms)}.${fmt.ext}`);
-  const progress = new JobProgress(ctx.onProgress, Math.ceil(offsetsMs.length / CHUNK));
-  try {
+  const runs = Math.ceil(offsetsMs.length / CHUNK);
+  await runJob(ctx, input, { video: true, runs }, async (job) => {
+    if (offsetsMs.length === 0) throw badParameter("no time offset to take a snapshot at");
+    for (const ms of offsetsMs) {
+      if (!Number.isFinite(ms) || ms < 0) throw badParameter(`invalid time offset ${ms} ms`);
+    }
+    const geo = targetGeometry(job.src, template, { even: false });
     await produceDir(outDir, async (tmp) => {
       const shots = offsetsMs.map((ms, i) => ({ time: ms / 1000, file: path.join(tmp, names[i]!) }));
-      await grabFrames(ctx, budget, src, shots, geo, fmt.codecArgs, o.watermarks, progress);
+      await grabFrames(ctx, job, shots, geo, fmt.codecArgs, o.watermarks);
     });
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
+  });
   const dir = path.resolve(outDir);
   return offsetsMs.map((ms, i) => ({ timeOffsetMs: ms, file: path.join(dir, names[i]!) }));
 }
@@ -104,13 +97,20 @@ export async function coverSnapshot(
   template: Template,
   o: CoverOptions,
 ): Promise<void> {
-  throwIfAborted(ctx.signal);
   const ext = path.extname(output).slice(1).toLowerCase() || "jpg";
   const fmt = imageFormat(ext === "jpeg" ? "jpg" : ext);
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
-  const duration = src.duration || o.sourceDuration;
+  await runJob(ctx, input, { video: true }, (job) => cover(ctx, job, output, fmt, template, o));
+}
+
+async function cover(
+  ctx: JobContext,
+  job: Job,
+  output: string,
+  fmt: ReturnType<typeof imageFormat>,
+  template: Template,
+  o: CoverOptions,
+): Promise<void> {
+  const duration = job.src.duration || o.sourceDuration;
   const value = num(o.positionValue);
   if (value < 0) throw badParameter(`invalid PositionValue ${o.positionValue}`);
   let time: number;
@@ -122,16 +122,10 @@ export async function coverSnapshot(
   } else {
     throw badParameter(`invalid PositionType ${String(o.positionType)}`);
   }
-  const geo = targetGeometry(src, template, { even: false });
-  const progress = new JobProgress(ctx.onProgress, 1);
-  try {
-    await writeAtomically(output, (tmp) =>
-      grabFrames(ctx, budget, src, [{ time, file: tmp }], geo, fmt.codecArgs, o.watermarks, progress),
-    );
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
+  const geo = targetGeometry(job.src, template, { even: false });
+  await writeAtomically(output, (tmp) =>
+    grabFrames(ctx, job, [{ time, file: tmp }], geo, fmt.codecArgs, o.watermarks),
+  );
 }
 
 /** How many instants one ffmpeg run handles (each is one seeking input of the same file). */
@@ -152,20 +146,19 @@ interface Shot {
  */
 async function grabFrames(
   ctx: JobContext,
-  budget: Budget,
-  src: SourceInfo,
+  job: Job,
   shots: Shot[],
   geo: Geometry,
   codecArgs: string[],
   watermarks: Watermark[] | undefined,
-  progress: JobProgress,
 ): Promise<void> {
+  const { src, progress } = job;
   const vdur = src.videoDuration || src.duration;
   const chunks: Shot[][] = [];
   for (let i = 0; i < shots.length; i += CHUNK) chunks.push(shots.slice(i, i + CHUNK));
   for (const [ci, chunk] of chunks.entries()) {
     const tail = chunk.map((s) => !(vdur > 0) || s.time + TAIL_SECONDS >= vdur);
-    await grabRun(ctx, budget, src, chunk, tail, geo, codecArgs, watermarks, progress.run(ci));
+    await grabRun(ctx, job, chunk, tail, geo, codecArgs, watermarks, progress.run(ci));
     // A fast seek can land after the last frame when the container's duration is optimistic:
     // retry those instants as "last frame before t".
     const missing = chunk.map((s, i) => (!tail[i] && !existsSync(s.file) ? i : -1)).filter((i) => i >= 0);
@@ -173,8 +166,7 @@ async function grabFrames(
       const redo = missing.map((i) => chunk[i]!);
       await grabRun(
         ctx,
-        budget,
-        src,
+        job,
         redo,
         redo.map(() => true),
         geo,
@@ -190,8 +182,7 @@ async function grabFrames(
 
 async function grabRun(
   ctx: JobContext,
-  budget: Budget,
-  src: SourceInfo,
+  { budget, src, threads, threadArgs: t }: Job,
   shots: Shot[],
   tail: boolean[],
   geo: Geometry,
@@ -199,8 +190,6 @@ async function grabRun(
   watermarks: Watermark[] | undefined,
   onProgress: (p: number) => void,
 ): Promise<void> {
-  const threads = threadCount(ctx.threads);
-  const t = threadArgs(threads);
   // Several decoders and encoders in one run share the job's threads.
   const each = String(Math.max(1, Math.floor(threads / shots.length)));
   const vdur = src.videoDuration || src.duration;
@@ -270,44 +259,43 @@ export async function sampleSnapshots(
   template: Template,
   o: SampleOptions,
 ): Promise<string[]> {
-  throwIfAborted(ctx.signal);
   const fmt = imageFormat(template.Format);
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
+  return runJob(ctx, input, { video: true }, (job) => sample(ctx, job, outDir, fmt, template, o));
+}
+
+async function sample(
+  ctx: JobContext,
+  { budget, src, threads, threadArgs: t, progress }: Job,
+  outDir: string,
+  fmt: ReturnType<typeof imageFormat>,
+  template: Template,
+  o: SampleOptions,
+): Promise<string[]> {
   const duration = src.videoDuration || src.duration || o.sourceDuration;
   const interval = sampleInterval(template, duration);
   const geo = targetGeometry(src, template, { even: false });
-  const progress = new JobProgress(ctx.onProgress, 1);
-  const threads = threadCount(ctx.threads);
-  const t = threadArgs(threads);
   let names: string[] = [];
-  try {
-    await produceDir(outDir, async (tmp) => {
-      const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`];
-      const wm = planWatermarks(o.watermarks, { firstInput: 1, copies: 1, allowText: false });
-      args.push(...wm.inputArgs);
-      const g = new FilterGraph();
-      const pad = wm.apply(g, addScale(g, `0:${src.videoIndex}`, geo, [sampleSelect(interval)]), geo);
-      args.push(
-        "-filter_complex",
-        g.toString(),
-        "-map",
-        `[${pad}]`,
-        ...fmt.codecArgs,
-        "-threads",
-        String(threads),
-      );
-      args.push("-vsync", "vfr", "-f", "image2", "-start_number", "0");
-      args.push(path.join(patternSafe(tmp), `sample_%05d.${fmt.ext}`));
-      await ffmpeg(ctx, budget, src, { args, durationSec: duration, onProgress: progress.run(0) });
-      names = (await readdir(tmp)).filter((n) => n.startsWith("sample_")).sort();
-      if (names.length === 0) throw badSource("no video frame could be decoded from the source");
-    });
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
+  await produceDir(outDir, async (tmp) => {
+    const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`];
+    const wm = planWatermarks(o.watermarks, { firstInput: 1, copies: 1, allowText: false });
+    args.push(...wm.inputArgs);
+    const g = new FilterGraph();
+    const pad = wm.apply(g, addScale(g, `0:${src.videoIndex}`, geo, [sampleSelect(interval)]), geo);
+    args.push(
+      "-filter_complex",
+      g.toString(),
+      "-map",
+      `[${pad}]`,
+      ...fmt.codecArgs,
+      "-threads",
+      String(threads),
+    );
+    args.push("-vsync", "vfr", "-f", "image2", "-start_number", "0");
+    args.push(path.join(patternSafe(tmp), `sample_%05d.${fmt.ext}`));
+    await ffmpeg(ctx, budget, src, { args, durationSec: duration, onProgress: progress.run(0) });
+    names = (await readdir(tmp)).filter((n) => n.startsWith("sample_")).sort();
+    if (names.length === 0) throw badSource("no video frame could be decoded from the source");
+  });
   const dir = path.resolve(outDir);
   return names.map((n) => path.join(dir, n));
 }

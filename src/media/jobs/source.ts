@@ -1,8 +1,7 @@
 // The source file of a job: probed once, with what its streams are and how long it plays.
 import { stat } from "node:fs/promises";
 import path from "node:path";
-import { TaskFailure } from "../../protocol/errors.js";
-import { interpretProbe, rotation, type FfprobeOutput, type FfprobeStream } from "../probe.js";
+import { interpretProbe, NotMediaError, rotation, type FfprobeOutput, type FfprobeStream } from "../probe.js";
 import { MediaError, runFfprobe } from "../run.js";
 import { badParameter, badSource, JobError, type JobContext } from "./types.js";
 import { Budget, clean, mapError } from "./ffmpeg.js";
@@ -87,7 +86,7 @@ export async function inspectSource(ctx: JobContext, budget: Budget, file: strin
   try {
     probed = interpretProbe(data, { file, size });
   } catch (err) {
-    if (err instanceof TaskFailure) throw badSource(err.message);
+    if (err instanceof NotMediaError) throw badSource(err.message);
     throw err;
   }
   const streams = (data.streams ?? []) as RawStream[];

@@ -5,9 +5,9 @@
 
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { Budget, ffmpeg, JobProgress, mapError, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
+import { ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import { patternSafe, produceDir } from "./outputs.js";
-import { inspectSource, requireVideo } from "./source.js";
 import { num } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { imageFormat, sampleInterval, sampleSelect } from "./snapshots.js";
@@ -43,14 +43,23 @@ export async function imageSprites(
   template: Template,
   o: SpriteOptions,
 ): Promise<SpriteResult> {
-  throwIfAborted(ctx.signal);
   const fmt = imageFormat(template.Format);
   const rows = Math.round(num(template.RowCount));
   const cols = Math.round(num(template.ColumnCount));
   if (rows < 1 || cols < 1) throw badParameter("RowCount and ColumnCount must be at least 1");
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
+  return runJob(ctx, input, { video: true }, (job) =>
+    sprites(ctx, job, outDir, template, o, { fmt, rows, cols }),
+  );
+}
+
+async function sprites(
+  ctx: JobContext,
+  { budget, src, threads, threadArgs: t, progress }: Job,
+  outDir: string,
+  template: Template,
+  o: SpriteOptions,
+  { fmt, rows, cols }: { fmt: ReturnType<typeof imageFormat>; rows: number; cols: number },
+): Promise<SpriteResult> {
   const duration = src.videoDuration || src.duration || o.sourceDuration;
   const interval = sampleInterval(template, duration);
   const geo = targetGeometry(src, template, { even: false });
@@ -59,58 +68,49 @@ export async function imageSprites(
   if (cols * cw > MAX_SPRITE_SIDE || rows * ch > MAX_SPRITE_SIDE) {
     throw badParameter(`a sprite image of ${cols * cw}x${rows * ch} exceeds ${MAX_SPRITE_SIDE} pixels`);
   }
-  const progress = new JobProgress(ctx.onProgress, 1);
-  const threads = threadCount(ctx.threads);
-  const t = threadArgs(threads);
   const vttName = "sprite.vtt";
-  let result: { images: string[]; count: number } = { images: [], count: 0 };
-  try {
-    result = await produceDir(outDir, async (tmp) => {
-      const g = new FilterGraph();
-      const scaled = addScale(g, `0:${src.videoIndex}`, geo, [sampleSelect(interval)]);
-      const toTile = g.label("tt");
-      const toList = g.label("tl");
-      const tiled = g.label("ti");
-      g.add(`[${scaled}]split=2[${toTile}][${toList}]`);
-      g.add(`[${toTile}]tile=${cols}x${rows}[${tiled}]`);
-      const listFile = path.join(tmp, ".frames.crc");
-      const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`, "-filter_complex", g.toString()];
-      args.push("-vsync", "vfr");
-      args.push("-map", `[${tiled}]`, ...fmt.codecArgs, "-threads", String(threads), "-f", "image2");
-      args.push("-start_number", "0", path.join(patternSafe(tmp), `sprite_%d.${fmt.ext}`));
-      args.push("-map", `[${toList}]`, "-c:v", "wrapped_avframe", "-f", "framecrc", listFile);
-      await ffmpeg(ctx, budget, src, { args, durationSec: duration, onProgress: progress.run(0) });
+  const result = await produceDir(outDir, async (tmp) => {
+    const g = new FilterGraph();
+    const scaled = addScale(g, `0:${src.videoIndex}`, geo, [sampleSelect(interval)]);
+    const toTile = g.label("tt");
+    const toList = g.label("tl");
+    const tiled = g.label("ti");
+    g.add(`[${scaled}]split=2[${toTile}][${toList}]`);
+    g.add(`[${toTile}]tile=${cols}x${rows}[${tiled}]`);
+    const listFile = path.join(tmp, ".frames.crc");
+    const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`, "-filter_complex", g.toString()];
+    args.push("-vsync", "vfr");
+    args.push("-map", `[${tiled}]`, ...fmt.codecArgs, "-threads", String(threads), "-f", "image2");
+    args.push("-start_number", "0", path.join(patternSafe(tmp), `sprite_%d.${fmt.ext}`));
+    args.push("-map", `[${toList}]`, "-c:v", "wrapped_avframe", "-f", "framecrc", listFile);
+    await ffmpeg(ctx, budget, src, { args, durationSec: duration, onProgress: progress.run(0) });
 
-      const times = parseFrameList(await readFile(listFile, "utf8"));
-      const files = (await readdir(tmp))
-        .filter((n) => n.startsWith("sprite_") && n.endsWith(`.${fmt.ext}`))
-        .sort((a, b) => spriteIndex(a) - spriteIndex(b));
-      if (times.length === 0 || files.length === 0)
-        throw badSource("no video frame could be decoded from the source");
-      const perImage = rows * cols;
-      const count = Math.min(times.length, files.length * perImage);
-      const cues: string[] = ["WEBVTT", ""];
-      for (let i = 0; i < count; i++) {
-        // The cue covers the sampling interval the frame was taken for.
-        const k = Math.floor(times[i]! / interval + 1e-6);
-        const start = Math.max(0, k * interval);
-        let end = (k + 1) * interval;
-        if (duration > start) end = Math.min(end, duration);
-        const sheet = Math.floor(i / perImage);
-        const cell = i % perImage;
-        const x = (cell % cols) * cw;
-        const y = Math.floor(cell / cols) * ch;
-        const url = o.spriteUrl(sheet, files[sheet]!);
-        cues.push(`${vttTime(start)} --> ${vttTime(end)}`, `${url}#xywh=${x},${y},${cw},${ch}`, "");
-      }
-      await writeFile(path.join(tmp, vttName), cues.join("\n"));
-      await rm(listFile, { force: true });
-      return { images: files, count };
-    });
-  } catch (err) {
-    throw mapError(err, src.absolute);
-  }
-  progress.done();
+    const times = parseFrameList(await readFile(listFile, "utf8"));
+    const files = (await readdir(tmp))
+      .filter((n) => n.startsWith("sprite_") && n.endsWith(`.${fmt.ext}`))
+      .sort((a, b) => spriteIndex(a) - spriteIndex(b));
+    if (times.length === 0 || files.length === 0)
+      throw badSource("no video frame could be decoded from the source");
+    const perImage = rows * cols;
+    const count = Math.min(times.length, files.length * perImage);
+    const cues: string[] = ["WEBVTT", ""];
+    for (let i = 0; i < count; i++) {
+      // The cue covers the sampling interval the frame was taken for.
+      const k = Math.floor(times[i]! / interval + 1e-6);
+      const start = Math.max(0, k * interval);
+      let end = (k + 1) * interval;
+      if (duration > start) end = Math.min(end, duration);
+      const sheet = Math.floor(i / perImage);
+      const cell = i % perImage;
+      const x = (cell % cols) * cw;
+      const y = Math.floor(cell / cols) * ch;
+      const url = o.spriteUrl(sheet, files[sheet]!);
+      cues.push(`${vttTime(start)} --> ${vttTime(end)}`, `${url}#xywh=${x},${y},${cw},${ch}`, "");
+    }
+    await writeFile(path.join(tmp, vttName), cues.join("\n"));
+    await rm(listFile, { force: true });
+    return { images: files, count };
+  });
   const dir = path.resolve(outDir);
   return {
     images: result.images.map((n) => path.join(dir, n)),

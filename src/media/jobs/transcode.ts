@@ -16,18 +16,10 @@ import {
   videoCodec,
 } from "./codecs.js";
 import { loadCaps } from "./caps.js";
-import {
-  Budget,
-  checkComplete,
-  ffmpeg,
-  JobProgress,
-  mapError,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-} from "./ffmpeg.js";
+import { checkComplete, ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import { patternSafe, siblingTemp } from "./outputs.js";
-import { inspectSource, resolveWindow, type SourceInfo } from "./source.js";
+import { resolveWindow, type SourceInfo } from "./source.js";
 import { num, secs, str } from "./values.js";
 import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { measureHls } from "./hls.js";
@@ -67,17 +59,21 @@ interface TranscodePlan {
   expected: number;
 }
 
+/** The container of a template, refused (40000) before any work when openvod cannot write it. */
+function containerOf(template: Template): string {
+  const container = str(template.Container).toLowerCase();
+  containerExtension(container);
+  return container;
+}
+
 async function planTranscode(
   ctx: JobContext,
-  budget: Budget,
-  input: string,
+  { src, threads, threadArgs: t }: Job,
   template: Template,
   o: TranscodeOptions,
 ): Promise<TranscodePlan> {
-  const container = str(template.Container).toLowerCase();
-  containerExtension(container);
+  const container = containerOf(template);
   const caps = await loadCaps(ctx);
-  const src = await inspectSource(ctx, budget, input);
   const duration = src.duration || o.sourceDuration;
   const win = resolveWindow(duration, o.startTimeOffset, o.endTimeOffset);
   const outDuration = (Number.isFinite(win.end) ? win.end : duration) - win.start;
@@ -93,8 +89,6 @@ async function planTranscode(
     throw badParameter("the source has no video stream");
   }
 
-  const threads = threadCount(ctx.threads);
-  const t = threadArgs(threads);
   const args: string[] = [...t.global];
   if (win.start > 0) args.push("-ss", secs(win.start));
   args.push(...t.input, "-i", `file:${src.absolute}`);
@@ -175,8 +169,8 @@ export async function transcodeArgs(
   template: Template,
   o: TranscodeOptions,
 ): Promise<string[]> {
-  const plan = await planTranscode(ctx, new Budget(ctx.timeoutMs), input, template, o);
-  if (plan.container === "hls") throw badParameter("transcodeArgs covers single-file containers only");
+  if (containerOf(template) === "hls") throw badParameter("transcodeArgs covers single-file containers only");
+  const plan = await runJob(ctx, input, {}, (job) => planTranscode(ctx, job, template, o));
   return [...FFMPEG_COMMON_ARGS, ...plan.args, ...fileMuxArgs(plan.container), output];
 }
 
@@ -192,10 +186,19 @@ export async function transcode(
   template: Template,
   o: TranscodeOptions,
 ): Promise<TranscodeResult> {
-  throwIfAborted(ctx.signal);
-  const budget = new Budget(ctx.timeoutMs);
-  const progress = new JobProgress(ctx.onProgress, 1);
-  const plan = await planTranscode(ctx, budget, input, template, o);
+  containerOf(template);
+  return runJob(ctx, input, {}, (job) => transcodeJob(ctx, job, output, template, o));
+}
+
+async function transcodeJob(
+  ctx: JobContext,
+  job: Job,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+): Promise<TranscodeResult> {
+  const { budget, progress } = job;
+  const plan = await planTranscode(ctx, job, template, o);
   const { src, args, hlsTime } = plan;
   let probed: ProbedMedia | undefined;
   const run = async (out: string, muxArgs: string[]) => {
@@ -207,38 +210,33 @@ export async function transcode(
     probed = await checkComplete(ctx, budget, src, out, plan.expected);
   };
 
-  try {
-    if (plan.container === "hls") {
-      await produceHls(output, async (dir, stem) => {
-        const segmentType = str(template.SegmentType, "ts").toLowerCase();
-        const fmp4 = segmentType === "fmp4" || segmentType.startsWith("mp4");
-        const mux = [
-          "-f",
-          "hls",
-          "-hls_time",
-          secs(hlsTime),
-          "-hls_playlist_type",
-          "vod",
-          "-hls_list_size",
-          "0",
-        ];
-        if (fmp4) {
-          mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", `${stem}_init.mp4`);
-          mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.m4s`));
-        } else {
-          mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
-        }
-        const playlist = path.join(dir, `${stem}.m3u8`);
-        await run(playlist, mux);
-        probed = await measureHls(ctx.tools, playlist, probed!, budget.runTimeout(60_000), ctx.signal);
-      });
-    } else {
-      await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(plan.container)));
-    }
-  } catch (err) {
-    throw mapError(err, src.absolute);
+  if (plan.container === "hls") {
+    await produceHls(output, async (dir, stem) => {
+      const segmentType = str(template.SegmentType, "ts").toLowerCase();
+      const fmp4 = segmentType === "fmp4" || segmentType.startsWith("mp4");
+      const mux = [
+        "-f",
+        "hls",
+        "-hls_time",
+        secs(hlsTime),
+        "-hls_playlist_type",
+        "vod",
+        "-hls_list_size",
+        "0",
+      ];
+      if (fmp4) {
+        mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", `${stem}_init.mp4`);
+        mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.m4s`));
+      } else {
+        mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
+      }
+      const playlist = path.join(dir, `${stem}.m3u8`);
+      await run(playlist, mux);
+      probed = await measureHls(ctx.tools, playlist, probed!, budget.runTimeout(60_000), ctx.signal);
+    });
+  } else {
+    await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(plan.container)));
   }
-  progress.done();
   return { probed: probed! };
 }
 

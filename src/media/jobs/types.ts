@@ -1,6 +1,7 @@
 // Shared types of the media-processing jobs: the context the Procedure runner passes in, the
 // watermark description, and the one error type a job throws for a clean per-sub-task failure.
 
+import type { CpuAllotment } from "../cpus.js";
 import type { FfprobeOutput } from "../probe.js";
 import type { MediaTools } from "../tools.js";
 
@@ -9,8 +10,11 @@ export interface JobContext {
   signal: AbortSignal;
   /** Budget of the whole job (all ffmpeg/ffprobe runs together). */
   timeoutMs: number;
-  /** Threads the job may use in total: passed as -threads (and the encoders' own thread options). */
-  threads: number;
+  /**
+   * The cores this job shares with the others running beside it: its threads (-threads, the
+   * filter threads, the encoders' own options) are taken from it when it starts.
+   */
+  cpus: CpuAllotment;
   /** Integer percent, monotonic; 100 only once the outputs are in place. */
   onProgress: (percent: number) => void;
   /**
