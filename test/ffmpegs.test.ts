@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { childEnv, isStaticElf } from "../src/media/childenv.js";
 import { capabilities } from "../src/media/jobs/caps.js";
 import { runFfprobe } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
@@ -13,6 +14,7 @@ import { makeVideo } from "./helpers/media.js";
 import { results } from "./helpers/inspect.js";
 import {
   FileServer,
+  REPO_ROOT,
   startOpenvod,
   tempDir,
   waitForTask,
@@ -23,9 +25,9 @@ import {
 const SECONDS = 3;
 
 /** The system's tools (PATH only) and the npm packages' (an empty PATH leaves only them). */
-const PAIRS: Array<[name: string, find: () => Promise<MediaTools>]> = [
-  ["system ffmpeg", () => locateMediaTools({ PATH: process.env.PATH }, { npm: false })],
-  ["npm-shipped ffmpeg", () => locateMediaTools({ PATH: "" })],
+const PAIRS: Array<[name: string, tools: MediaTools | undefined]> = [
+  ["system ffmpeg", await locateMediaTools({ PATH: process.env.PATH }, { npm: false })],
+  ["npm-shipped ffmpeg", await locateMediaTools({ PATH: "" }).catch(() => undefined)],
 ];
 
 async function probe(tools: MediaTools, target: string): Promise<any> {
@@ -69,9 +71,27 @@ function near(actual: number, expected: number, tolerance: number, what: string)
 
 const videoOf = (info: any) => info.streams.find((s: any) => s.codec_type === "video");
 
-for (const [name, find] of PAIRS) {
-  describe(`streaming and animated outputs on the ${name}`, () => {
-    let tools: MediaTools;
+describe("static builds", () => {
+  it("only statically linked tools run with GCONV_PATH set (their glibc crashed in the system's gconv)", () => {
+    const [system, npm] = PAIRS.map(([, t]) => t);
+    assert.equal(isStaticElf(system!.ffmpeg), false);
+    assert.equal(childEnv(system!.ffprobe), undefined);
+    assert.equal(isStaticElf(process.execPath), false);
+    assert.equal(isStaticElf(join(REPO_ROOT, ".ci/run")), false);
+    if (npm) {
+      for (const bin of [npm.ffmpeg, npm.ffprobe]) {
+        assert.equal(isStaticElf(bin), true, bin);
+        assert.ok(childEnv(bin)?.GCONV_PATH, bin);
+        assert.equal(childEnv(bin)?.PATH, process.env.PATH);
+      }
+    }
+  });
+});
+
+for (const [name, found] of PAIRS) {
+  const skip = found ? false : "the optional npm packages are not installed on this platform";
+  describe(`streaming and animated outputs on the ${name}`, { skip }, () => {
+    const tools = found!;
     let server: OpenvodProcess;
     let files: FileServer;
     let vod: Vod;
@@ -79,7 +99,6 @@ for (const [name, find] of PAIRS) {
     let fileId: string;
 
     before(async () => {
-      tools = await find();
       dir = tempDir();
       await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 180, seconds: SECONDS });
       files = await new FileServer(dir).start();
