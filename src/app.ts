@@ -14,6 +14,7 @@ import { registerTestHooks, TestClock } from "./http/testHooks.js";
 import { buildServer } from "./http/server.js";
 import { buildHealthServer } from "./http/health.js";
 import { locateMediaTools } from "./media/tools.js";
+import { capabilities, missingFeatures } from "./media/jobs/caps.js";
 import { WorkerPool } from "./queue/pool.js";
 import { openStore } from "./store/open.js";
 import { taskHandlers } from "./workers/index.js";
@@ -51,6 +52,14 @@ export async function startOpenvod(
   log.info(
     { ffmpeg: tools.ffmpeg, version: tools.ffmpegVersion, ffprobe: tools.ffprobe, source: tools.source },
     "media tools",
+  );
+  // Once, in the background (the jobs reuse the listing): what this ffmpeg cannot do.
+  capabilities(tools).then(
+    (caps) => {
+      const missing = missingFeatures(caps);
+      if (missing.length) log.warn({ ffmpeg: tools.ffmpeg, missing }, "features this ffmpeg cannot do");
+    },
+    (err: unknown) => log.warn({ err }, "could not list the capabilities of ffmpeg"),
   );
 
   const filesDir = LocalBlobStore.filesDir(config.dataDir);

@@ -5,6 +5,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import { MediaError, runFfprobe } from "./run.js";
 import type { MediaTools } from "./tools.js";
+import { webpInfo } from "./webp.js";
 
 export interface DynamicRangeInfo {
   /** "SDR" or "HDR". */
@@ -164,7 +165,28 @@ export async function probeMediaRaw(
   } catch {
     throw new NotMediaError(`The ${what} could not be read as media: unparsable ffprobe output.`);
   }
-  return { probed: interpretProbe(parsed, { file, size }, what), data: parsed, size };
+  const probed = interpretProbe(parsed, { file, size }, what);
+  return { probed: await withWebpCanvas(probed, parsed, absolute), data: parsed, size };
+}
+
+/** ffprobe's 0x0 for an animated WebP replaced by the canvas its VP8X chunk states. */
+async function withWebpCanvas(probed: ProbedMedia, data: FfprobeOutput, file: string): Promise<ProbedMedia> {
+  const m = probed.metaData;
+  if (m.Width > 0 || !data.streams?.some((s) => s.codec_name === "webp")) return probed;
+  const canvas = await webpInfo(file).catch(() => undefined);
+  if (!canvas) return probed;
+  const sized = (v: MediaVideoStreamItem) =>
+    v.Codec === "webp" && v.Width === 0 ? { ...v, Width: canvas.width, Height: canvas.height } : v;
+  const VideoStreamSet = m.VideoStreamSet.map(sized);
+  return {
+    ...probed,
+    metaData: {
+      ...m,
+      VideoStreamSet,
+      Width: Math.max(0, ...VideoStreamSet.map((v) => v.Width)),
+      Height: Math.max(0, ...VideoStreamSet.map((v) => v.Height)),
+    },
+  };
 }
 
 const IMAGE_CODECS = new Set([

@@ -11,6 +11,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import type { MediaTools } from "./tools.js";
+import { childEnv } from "./childenv.js";
 
 export type MediaErrorKind = "exit" | "timeout" | "aborted" | "spawn";
 
@@ -138,6 +139,7 @@ export function runProcess(run: ProcessRun): Promise<ProcessResult> {
       child = spawn(command, args, {
         stdio: ["ignore", "pipe", "pipe"],
         windowsHide: true,
+        env: childEnv(run.command),
       });
     } catch (err) {
       reject(new MediaError(`${name} could not be started (${run.command}): ${errMessage(err)}`, "spawn"));

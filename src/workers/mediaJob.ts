@@ -9,13 +9,8 @@ import { blobKey } from "../blobs/types.js";
 import type { Deps } from "../domain/deps.js";
 import { ingestedMedia } from "../domain/media.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
-import { threadsPerJob } from "./procedure.js";
-
-const ERR_CODE_EXT: Record<number, string> = {
-  [TaskErrCode.badParameter]: "InvalidParameter",
-  [TaskErrCode.sourceFile]: "SourceFileError",
-  [TaskErrCode.internal]: "InternalError",
-};
+import { processCpus } from "../media/cpus.js";
+import { taskFailureOf } from "./failures.js";
 
 export interface MediaSource {
   media: MediaRow;
@@ -43,7 +38,7 @@ export async function withMediaSource<T>(
     tools: deps.tools,
     signal: ctx.signal,
     timeoutMs: deps.config.subtaskTimeoutMs,
-    threads: threadsPerJob(deps.config.workers),
+    cpus: processCpus(deps.config.cpus),
     onProgress: (p) => ctx.update({ progress: Math.min(99, Math.floor(p)) }),
   };
   try {
@@ -52,9 +47,7 @@ export async function withMediaSource<T>(
     job = { ...job, sourceProbe: { file: copy.path, size: raw.size, data: raw.data } };
     return await fn({ media, file: copy.path, probed: raw.probed }, job);
   } catch (err) {
-    if (err instanceof jobs.JobError)
-      throw new TaskFailure(err.errCode, ERR_CODE_EXT[err.errCode]!, err.message);
-    throw err;
+    throw taskFailureOf(err) ?? err;
   } finally {
     copy.release();
   }

@@ -222,7 +222,9 @@ async function adaptive(
       return parts.join(",");
     });
     const mux = ["-f", "hls", "-hls_time", secs(segment), "-hls_playlist_type", "vod", "-hls_list_size", "0"];
-    mux.push("-master_pl_name", "master.m3u8", "-var_stream_map", varMap.join(" "));
+    mux.push("-var_stream_map", varMap.join(" "));
+    // ffmpeg's master only lends its CODECS to ours (hlsResult); not asked of a muxer that crashes on it.
+    if (caps.hlsMaster) mux.push("-master_pl_name", "master.m3u8");
     if (fmp4) {
       mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "stream_%v_init.mp4");
       mux.push("-hls_segment_filename", patternSafe(tmp) + "/stream_%v_%05d.m4s");

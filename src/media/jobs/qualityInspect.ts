@@ -10,8 +10,8 @@
 //   audio, per decoded frame: astats RMS and peak level (silence, low voice, clipping).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { Budget, ffmpeg, JobProgress, threadArgs } from "./ffmpeg.js";
-import { inspectSource } from "./source.js";
+import { ffmpeg } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import type { JobContext } from "./types.js";
 
 /** The checks this job runs (QualityInspectConfig.Type values). */
@@ -161,8 +161,11 @@ function subtract(spans: InspectSpan[], cover: InspectSpan[], minDuration: numbe
 }
 
 export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promise<InspectResult> {
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, o.source);
+  return runJob(ctx, o.source, {}, (job) => inspect(ctx, o, job));
+}
+
+async function inspect(ctx: JobContext, o: InspectOptions, job: Job): Promise<InspectResult> {
+  const { budget, src, progress } = job;
   const want = (c: InspectCheck) => o.checks[c] !== undefined;
   const runVideo = src.hasVideo && VIDEO_CHECKS.some(want);
   const runSampled = src.hasVideo && SAMPLED_CHECKS.some(want);
@@ -173,7 +176,6 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     duration: src.duration,
     spans: {},
   };
-  const progress = new JobProgress(ctx.onProgress, 1);
   if (!runVideo && !runSampled && !runAudio) {
     progress.done();
     return result;
@@ -215,7 +217,7 @@ export async function inspectQuality(ctx: JobContext, o: InspectOptions): Promis
     );
     outs.push("[oa]");
   }
-  const t = threadArgs(ctx.threads);
+  const t = job.threadArgs;
   await ffmpeg(ctx, budget, src, {
     args: [
       ...t.global,

@@ -7,8 +7,8 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ProbedMedia } from "../probe.js";
-import { Budget, ffmpeg, JobProgress, threadArgs } from "./ffmpeg.js";
-import { inspectSource, requireVideo } from "./source.js";
+import { ffmpeg, JobProgress } from "./ffmpeg.js";
+import { runJob, type Job } from "./job.js";
 import { transcode } from "./transcode.js";
 import type { JobContext, Template } from "./types.js";
 
@@ -101,14 +101,18 @@ export async function findOverlay(
   input: string,
   scratch: string,
 ): Promise<{ box?: Box; reason?: string }> {
-  const budget = new Budget(ctx.timeoutMs);
-  const src = await inspectSource(ctx, budget, input);
-  requireVideo(src);
+  return runJob(ctx, input, { video: true }, (job) => sampleAndFind(ctx, scratch, job));
+}
+
+async function sampleAndFind(
+  ctx: JobContext,
+  scratch: string,
+  { budget, src, threadArgs: t }: Job,
+): Promise<{ box?: Box; reason?: string }> {
   const w = WIDTH;
   const h = Math.max(2, Math.round((WIDTH * src.height) / src.width / 2) * 2);
   const raw = path.join(scratch, "samples.gray");
   const rate = SAMPLES / Math.max(0.1, src.duration || 1);
-  const t = threadArgs(ctx.threads);
   await ffmpeg(ctx, budget, src, {
     args: [
       ...t.global,
