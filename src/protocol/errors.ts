@@ -75,6 +75,13 @@ export const TaskErrCode = {
   internal: 70000,
 } as const;
 
+/** The ErrCodeExt that goes with a task ErrCode when nothing more precise is known. */
+export function taskErrCodeExt(errCode: number): string {
+  if (errCode === TaskErrCode.badParameter) return "InvalidParameter";
+  if (errCode === TaskErrCode.sourceFile) return "SourceFileError";
+  return errCode === TaskErrCode.ok ? "" : "InternalError";
+}
+
 /** A failure inside a task: ends the task FINISH with ErrCode/ErrCodeExt/Message set. */
 export class TaskFailure extends Error {
   constructor(

@@ -1,6 +1,7 @@
 // Which handler runs each task type: one entry per TASK_KINDS entry, which the compiler checks.
 import type { TaskTypeName } from "../domain/tasktypes/index.js";
 import type { TaskHandler } from "../queue/pool.js";
+import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
@@ -9,6 +10,7 @@ const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
   DescribeFileAttributesTask: runFileAttributes,
   Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
+  EditMedia: Object.assign(runEditMedia, { discard: discardEditMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

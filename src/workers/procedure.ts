@@ -13,7 +13,7 @@ import { type ProcedureInput, type ProcedureState, type SubTask } from "../domai
 import { procedureEvent } from "../domain/tasktypes/procedure.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
-import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
+import { TaskErrCode, taskErrCodeExt, TaskFailure } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
@@ -441,12 +441,7 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
       } else if (err instanceof jobs.JobError || err instanceof TaskFailure) {
         const code = err instanceof jobs.JobError ? err.errCode : err.errCode;
         sub.errCode = code;
-        sub.errCodeExt =
-          code === TaskErrCode.badParameter
-            ? "InvalidParameter"
-            : code === TaskErrCode.sourceFile
-              ? "SourceFileError"
-              : "InternalError";
+        sub.errCodeExt = taskErrCodeExt(code);
         sub.message = err.message;
       } else {
         deps.log.error({ err, taskId: task.taskId, type: sub.type }, "sub-task failed");

@@ -1,6 +1,7 @@
 // Every task type openvod runs, by its DescribeTaskDetail TaskType. Adding one: a module in this
 // folder (its view and events), a handler in src/workers keyed in src/workers/index.ts (the
 // compiler refuses a type without one), and the actions that submit it.
+import { editMedia } from "./editMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
 import { procedure } from "./procedure.js";
@@ -10,6 +11,7 @@ export const TASK_KINDS = {
   PullUpload: pullUpload,
   DescribeFileAttributesTask: fileAttributes,
   Procedure: procedure,
+  EditMedia: editMedia,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

@@ -48,3 +48,8 @@ export function completionEvent(
 ): EventSpec {
   return { type, field, payload: kind.view(task, urls) };
 }
+
+/** The Status of the editing tasks' payloads, which know only PROCESSING and FINISH. */
+export function editTaskStatus(task: TaskRow): "PROCESSING" | "FINISH" {
+  return task.status === "FINISH" || task.status === "ABORTED" ? "FINISH" : "PROCESSING";
+}

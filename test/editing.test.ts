@@ -1,0 +1,278 @@
+// Editing through the official SDK: EditMedia, SplitMedia and ComposeMedia make real new media
+// items with ffmpeg; the outputs are downloaded and checked with ffprobe and by their pictures.
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { probeMedia, type ProbedMedia } from "../src/media/probe.js";
+import { runFfmpeg, runProcess } from "../src/media/run.js";
+import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
+import { makeVideo } from "./helpers/media.js";
+import {
+  FileServer,
+  sdkError,
+  startOpenvod,
+  tempDir,
+  waitForTask,
+  type OpenvodProcess,
+  type Vod,
+} from "./helpers/server.js";
+
+/** One frame's duration at 25 fps: how close a cut must be. */
+const FRAME = 1 / 25;
+
+describe("editing", () => {
+  let server: OpenvodProcess;
+  let vod: Vod;
+  let files: FileServer;
+  let tools: MediaTools;
+  let dir: string;
+  /** red: 320x180 25 fps 3 s with a tone; blue: 160x90 30 fps 3 s, silent. */
+  let redId: string;
+  let blueId: string;
+
+  async function pull(name: string, subAppId?: number): Promise<string> {
+    const sub = subAppId ? { SubAppId: subAppId } : {};
+    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}`, ...sub });
+    const { detail } = await waitForTask(vod, TaskId!, { subAppId });
+    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
+    return detail.PullUploadTask.FileId;
+  }
+
+  /** Downloads a URL (an HLS playlist: remuxed by ffmpeg from the server into one file) and probes it. */
+  async function probeUrl(url: string, name: string): Promise<{ probed: ProbedMedia; file: string }> {
+    const file = join(dir, name);
+    if (url.endsWith(".m3u8")) {
+      await runFfmpeg(tools, { args: ["-i", url, "-c", "copy", file], timeoutMs: 30_000 });
+    } else {
+      const res = await fetch(url);
+      assert.equal(res.status, 200, url);
+      writeFileSync(file, Buffer.from(await res.arrayBuffer()));
+    }
+    return { probed: await probeMedia(tools, file), file };
+  }
+
+  /** The colour of the picture at time t, as one averaged RGB pixel. */
+  async function colourAt(file: string, t: number): Promise<[number, number, number]> {
+    const { stdout } = await runProcess({
+      name: "ffmpeg",
+      command: tools.ffmpeg,
+      args: [
+        "-v",
+        "error",
+        "-ss",
+        String(t),
+        "-i",
+        file,
+        "-frames:v",
+        "1",
+        "-vf",
+        "scale=1:1",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "pipe:1",
+      ],
+      timeoutMs: 30_000,
+      collectStdoutMax: 1024,
+    });
+    return [stdout[0]!, stdout[1]!, stdout[2]!];
+  }
+
+  const isRed = ([r, g, b]: number[]) => r > 180 && g < 80 && b < 80;
+  const isBlue = ([r, g, b]: number[]) => b > 180 && r < 80 && g < 80;
+
+  before(async () => {
+    tools = await locateMediaTools();
+    dir = tempDir();
+    await makeVideo(tools, join(dir, "red.mp4"), {
+      width: 320,
+      height: 180,
+      fps: 25,
+      seconds: 3,
+      color: "red",
+    });
+    await makeVideo(tools, join(dir, "blue.mp4"), {
+      width: 160,
+      height: 90,
+      fps: 30,
+      seconds: 3,
+      color: "blue",
+      audio: false,
+    });
+    files = await new FileServer(dir).start();
+    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
+    vod = server.client();
+    redId = await pull("red.mp4");
+    blueId = await pull("blue.mp4");
+  });
+  after(async () => {
+    await server?.stop();
+    await files?.stop();
+  });
+
+  describe("EditMedia", () => {
+    it("cuts two different clips, one silent, and joins them in order into a new item", async () => {
+      const { TaskId } = await vod.EditMedia({
+        InputType: "File",
+        FileInfos: [
+          { FileId: redId, StartTimeOffset: 0.5, EndTimeOffset: 1.5 },
+          { FileId: blueId, StartTimeOffset: 1, EndTimeOffset: 2.2 },
+        ],
+        OutputConfig: { MediaName: "joined", VideoStream: { Width: 320, Height: 180, Fps: 25 } },
+        SessionContext: "edit-1",
+      });
+      assert.match(TaskId!, /^1250000000-EditMedia-[0-9a-f]{32}t0$/);
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      assert.equal(detail.TaskType, "EditMedia");
+      const t = detail.EditMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      assert.equal(t.Status, "FINISH");
+      assert.equal(t.Progress, 100);
+      assert.equal(t.SessionContext, "edit-1");
+      assert.equal(t.Input.InputType, "File");
+      assert.deepEqual(
+        t.Input.FileInfoSet.map((f: any) => [f.FileId, f.StartTimeOffset, f.EndTimeOffset]),
+        [
+          [redId, 0.5, 1.5],
+          [blueId, 1, 2.2],
+        ],
+      );
+      assert.match(t.Output.FileId, /^\d{19}$/);
+      assert.notEqual(t.Output.FileId, redId);
+      assert.equal(t.Output.FileType, "mp4");
+      assert.equal(t.Output.MediaName, "joined");
+      assert.equal(t.MetaData.Width, 320);
+      assert.equal(t.MetaData.Height, 180);
+
+      const { probed, file } = await probeUrl(t.Output.FileUrl, "joined.mp4");
+      const m = probed.metaData;
+      assert.ok(Math.abs(m.Duration - 2.2) <= 2 * FRAME, `duration ${m.Duration}, expected 2.2`);
+      assert.equal(m.Width, 320);
+      assert.equal(m.Height, 180);
+      assert.equal(m.VideoStreamSet.length, 1);
+      assert.equal(m.VideoStreamSet[0]!.Codec, "h264");
+      assert.equal(Math.round(m.VideoStreamSet[0]!.Fps), 25);
+      assert.equal(m.AudioStreamSet.length, 1, "the silent part got a silent track");
+      assert.ok(m.AudioDuration >= 2.1, `audio lasts ${m.AudioDuration}`);
+      assert.ok(isRed(await colourAt(file, 0.5)), "red first");
+      assert.ok(isBlue(await colourAt(file, 1.6)), "blue second");
+      // The 160x90 part is scaled up to the frame: blue fills it (no bars at 16:9).
+      assert.ok(isBlue(await colourAt(file, 1.9)));
+
+      const info: any = await vod.DescribeMediaInfos({ FileIds: [t.Output.FileId] });
+      assert.equal(info.MediaInfoSet.length, 1);
+      assert.equal(info.MediaInfoSet[0].BasicInfo.Name, "joined");
+      assert.equal(info.MediaInfoSet[0].BasicInfo.SourceInfo.SourceType, "VideoProcessing");
+      assert.equal(info.MediaInfoSet[0].MetaData.Width, 320);
+
+      const events: any = await vod.PullEvents({});
+      const done = events.EventSet.find(
+        (e: any) => e.EventType === "EditMediaComplete" && e.EditMediaCompleteEvent.TaskId === TaskId,
+      );
+      assert.ok(done, "EditMediaComplete was emitted");
+      assert.equal(done.EditMediaCompleteEvent.Output.FileId, t.Output.FileId);
+      assert.equal(done.EditMediaCompleteEvent.SessionContext, "edit-1");
+    });
+
+    it("writes HLS, takes the size of the largest input, clamps an end beyond the source", async () => {
+      const { TaskId } = await vod.EditMedia({
+        InputType: "File",
+        FileInfos: [
+          { FileId: blueId, EndTimeOffset: 1 },
+          { FileId: redId, StartTimeOffset: 2, EndTimeOffset: 99 },
+        ],
+        OutputConfig: { Type: "hls" },
+      });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      const t = detail.EditMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      assert.equal(t.Output.FileType, "m3u8");
+      assert.match(t.Output.FileUrl, /\.m3u8$/);
+      const { probed, file } = await probeUrl(t.Output.FileUrl, "joined-hls.mp4");
+      assert.equal(probed.metaData.Width, 320, "the largest input's size");
+      assert.equal(probed.metaData.Height, 180);
+      assert.ok(Math.abs(probed.metaData.Duration - 2) <= 2 * FRAME, `duration ${probed.metaData.Duration}`);
+      assert.ok(isBlue(await colourAt(file, 0.5)));
+      assert.ok(isRed(await colourAt(file, 1.5)));
+    });
+
+    it("starts the named Procedure on the new item", async () => {
+      const { TaskId } = await vod.EditMedia({
+        InputType: "File",
+        FileInfos: [{ FileId: redId, EndTimeOffset: 1 }],
+        ProcedureName: "LongVideoPreset",
+      });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      const t = detail.EditMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      assert.match(t.ProcedureTaskId, /-procedurev2-/);
+      const proc = await waitForTask(vod, t.ProcedureTaskId, { timeoutMs: 120_000 });
+      assert.equal(proc.detail.ProcedureTask.FileId, t.Output.FileId);
+    });
+
+    it("answers the cloud's errors for what it cannot edit", async () => {
+      const bad = (p: Record<string, unknown>) =>
+        sdkError(() => vod.EditMedia({ InputType: "File", ...p } as any)).then((e) => e.code);
+      assert.equal(
+        (
+          await sdkError(() =>
+            vod.EditMedia({
+              InputType: "Stream",
+              StreamInfos: [
+                { StreamId: "s", StartTime: "2024-01-01T00:00:00Z", EndTime: "2024-01-01T00:01:00Z" },
+              ],
+            }),
+          )
+        ).code,
+        "InvalidParameterValue.InputType",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: "5285890784246869930" }] }),
+        "InvalidParameterValue.FileId",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId, StartTimeOffset: -1 }] }),
+        "InvalidParameterValue.StartTimeOffset",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId, StartTimeOffset: 2, EndTimeOffset: 1 }] }),
+        "InvalidParameterValue.EndTimeOffset",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId, StartTimeOffset: 10 }] }),
+        "InvalidParameterValue.StartTimeOffset",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId }], Definition: 30 }),
+        "InvalidParameterValue.Definition",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId }], OutputConfig: { Type: "flv" } }),
+        "InvalidParameterValue.Type",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId }], OutputConfig: { VideoStream: { Codec: "H.266" } } }),
+        "InvalidParameterValue.Codec",
+      );
+      assert.equal(
+        await bad({ FileInfos: [{ FileId: redId }], ProcedureName: "nope" }),
+        "InvalidParameter.ProcedureNameNotExist",
+      );
+      assert.equal(await bad({ FileInfos: [] }), "MissingParameter");
+
+      // Another application's file is not this application's.
+      const { SubAppId } = await vod.CreateSubAppId({ Name: "other" });
+      const otherId = await pull("red.mp4", SubAppId);
+      assert.equal(await bad({ FileInfos: [{ FileId: otherId }] }), "InvalidParameterValue.FileId");
+      const own = await vod.EditMedia({
+        InputType: "File",
+        FileInfos: [{ FileId: otherId, EndTimeOffset: 1 }],
+        SubAppId,
+      });
+      const { detail } = await waitForTask(vod, own.TaskId!, { subAppId: SubAppId, timeoutMs: 120_000 });
+      assert.equal(detail.EditMediaTask.ErrCode, 0, detail.EditMediaTask.Message);
+    });
+  });
+});
