@@ -30,6 +30,8 @@ describe("editing", () => {
   /** red: 320x180 25 fps 3 s with a tone; blue: 160x90 30 fps 3 s, silent. */
   let redId: string;
   let blueId: string;
+  /** 320x180 25 fps: 1 s red, 1 s lime, 1 s blue. */
+  let rgbId: string;
 
   async function pull(name: string, subAppId?: number): Promise<string> {
     const sub = subAppId ? { SubAppId: subAppId } : {};
@@ -81,6 +83,7 @@ describe("editing", () => {
   }
 
   const isRed = ([r, g, b]: number[]) => r > 180 && g < 80 && b < 80;
+  const isGreen = ([r, g, b]: number[]) => g > 180 && r < 80 && b < 80;
   const isBlue = ([r, g, b]: number[]) => b > 180 && r < 80 && g < 80;
 
   before(async () => {
@@ -104,8 +107,21 @@ describe("editing", () => {
     files = await new FileServer(dir).start();
     server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
     vod = server.client();
+    // 1 s red, 1 s lime, 1 s blue, with a tone: where a cut falls shows in the picture.
+    const rgb = ["red", "lime", "blue"].map((c) => `color=c=${c}:size=320x180:rate=25:duration=1`);
+    await runFfmpeg(tools, {
+      args: [
+        ...rgb.flatMap((src) => ["-f", "lavfi", "-i", src]),
+        ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3"],
+        ...["-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "3:a"],
+        ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+        join(dir, "rgb.mp4"),
+      ],
+      timeoutMs: 60_000,
+    });
     redId = await pull("red.mp4");
     blueId = await pull("blue.mp4");
+    rgbId = await pull("rgb.mp4");
   });
   after(async () => {
     await server?.stop();
@@ -273,6 +289,82 @@ describe("editing", () => {
       });
       const { detail } = await waitForTask(vod, own.TaskId!, { subAppId: SubAppId, timeoutMs: 120_000 });
       assert.equal(detail.EditMediaTask.ErrCode, 0, detail.EditMediaTask.Message);
+    });
+  });
+
+  describe("SplitMedia", () => {
+    it("makes one new item per segment, offsets negative from the end", async () => {
+      const { TaskId } = await vod.SplitMedia({
+        FileId: rgbId,
+        Segments: [
+          { StartTimeOffset: 0, EndTimeOffset: 1, OutputConfig: { MediaName: "first" } },
+          { StartTimeOffset: -1, OutputConfig: { MediaName: "last", Type: "hls" } },
+          { StartTimeOffset: 1, EndTimeOffset: -1, ProcedureName: "LongVideoPreset" },
+        ],
+        SessionContext: "split-1",
+      });
+      assert.match(TaskId!, /^1250000000-SplitMedia-[0-9a-f]{32}t0$/);
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      assert.equal(detail.TaskType, "SplitMedia");
+      const t = detail.SplitMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      assert.equal(t.Status, "FINISH");
+      assert.equal(t.FileInfoSet.length, 3);
+      const ids = t.FileInfoSet.map((f: any) => f.Output.FileId);
+      assert.equal(new Set(ids).size, 3);
+      assert.deepEqual(
+        t.FileInfoSet.map((f: any) => [f.Input.FileId, f.Input.StartTimeOffset, f.Input.EndTimeOffset]),
+        [
+          [rgbId, 0, 1],
+          [rgbId, -1, 0],
+          [rgbId, 1, -1],
+        ],
+      );
+      assert.equal(t.FileInfoSet[0].Output.MediaBasicInfo.Name, "first");
+      assert.equal(t.FileInfoSet[1].Output.MediaBasicInfo.Type, "m3u8");
+      assert.equal(t.FileInfoSet[0].ProcedureTaskId, "");
+      assert.match(t.FileInfoSet[2].ProcedureTaskId, /-procedurev2-/);
+
+      const expect = [isRed, isBlue, isGreen];
+      for (const [i, f] of t.FileInfoSet.entries()) {
+        const { probed, file } = await probeUrl(f.Output.MediaBasicInfo.MediaUrl, `split-${i}.mp4`);
+        const m = probed.metaData;
+        assert.ok(Math.abs(m.Duration - 1) <= 2 * FRAME, `segment ${i} lasts ${m.Duration}`);
+        assert.equal(m.Width, 320);
+        assert.equal(m.AudioStreamSet.length, 1);
+        assert.ok(expect[i]!(await colourAt(file, 0.5)), `segment ${i} shows the right second`);
+      }
+      const info: any = await vod.DescribeMediaInfos({ FileIds: ids });
+      assert.equal(info.MediaInfoSet.length, 3);
+
+      const events: any = await vod.PullEvents({});
+      const done = events.EventSet.find(
+        (e: any) => e.EventType === "SplitMediaComplete" && e.SplitMediaCompleteEvent.TaskId === TaskId,
+      );
+      assert.ok(done, "SplitMediaComplete was emitted");
+      assert.equal(done.SplitMediaCompleteEvent.FileInfoSet.length, 3);
+    });
+
+    it("refuses bad segments and files", async () => {
+      const code = (p: Record<string, unknown>) =>
+        sdkError(() => vod.SplitMedia({ FileId: rgbId, ...p } as any)).then((e) => e.code);
+      assert.equal(
+        await code({ Segments: [{ StartTimeOffset: 2, EndTimeOffset: 1 }] }),
+        "InvalidParameterValue.EndTimeOffset",
+      );
+      assert.equal(
+        await code({ Segments: [{ StartTimeOffset: 5 }] }),
+        "InvalidParameterValue.StartTimeOffset",
+      );
+      assert.equal(await code({ Segments: [] }), "MissingParameter");
+      assert.equal(
+        await code({ FileId: "5285890784246869930", Segments: [{}] }),
+        "InvalidParameterValue.FileId",
+      );
+      assert.equal(
+        await code({ Segments: Array.from({ length: 101 }, () => ({ EndTimeOffset: 1 })) }),
+        "InvalidParameterValue.Segments",
+      );
     });
   });
 });

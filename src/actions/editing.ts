@@ -4,11 +4,16 @@
 import { isoTime, newFileId } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
 import type { EditMediaInput } from "../domain/tasktypes/editMedia.js";
+import type { SplitMediaInput } from "../domain/tasktypes/splitMedia.js";
+import { JobError, resolveWindow } from "../media/jobs/index.js";
 import { findTemplate } from "../domain/templates/index.js";
 import { errors } from "../protocol/errors.js";
 import type { MediaRow } from "../store/types.js";
 import { isoParam } from "./media.js";
 import type { ActionContext, ActionFamily } from "./types.js";
+
+/** Segments of one SplitMedia, as the spec documents. */
+const MAX_SEGMENTS = 100;
 
 /** Inputs of one EditMedia (the cloud documents no limit; openvod keeps one ffmpeg run sane). */
 const MAX_EDIT_INPUTS = 100;
@@ -137,6 +142,53 @@ export const editingActions: ActionFamily = {
       const TaskId = await submitTask(ctx.deps, {
         appId: ctx.app.subAppId,
         taskType: "EditMedia",
+        priority: p.TasksPriority,
+        sessionId: p.SessionId,
+        sessionContext: p.SessionContext,
+        input: input as unknown as Record<string, unknown>,
+      });
+      return { TaskId };
+    },
+  },
+
+  SplitMedia: {
+    notes:
+      "Each segment (offsets negative from the end) cut by ffmpeg into its own new item (mp4 or hls) with its own OutputConfig and ProcedureName; all items appear together with the task's FINISH",
+    async handler(ctx) {
+      const p = ctx.params;
+      const media = await sourceMedia(ctx, p.FileId, "FileId");
+      const segments = p.Segments ?? [];
+      if (!segments.length) throw errors.missingParameter("The parameter `Segments` is missing.");
+      if (segments.length > MAX_SEGMENTS)
+        throw errors.invalidParameterValue("Segments", `At most ${MAX_SEGMENTS} Segments per SplitMedia.`);
+      const duration = Number((media.metaData as { Duration?: number }).Duration) || 0;
+      const list: SplitMediaInput["Segments"] = [];
+      for (const [i, s] of segments.entries()) {
+        const start = s.StartTimeOffset ?? 0;
+        const end = s.EndTimeOffset ?? 0;
+        try {
+          resolveWindow(duration, start, end);
+        } catch (err) {
+          if (!(err instanceof JobError)) throw err;
+          throw errors.invalidParameterValue(
+            /^StartTimeOffset/.test(err.message) ? "StartTimeOffset" : "EndTimeOffset",
+            `Segments[${i}]: ${err.message}.`,
+          );
+        }
+        await checkProcedure(ctx, s.ProcedureName);
+        list.push({
+          StartTimeOffset: start,
+          EndTimeOffset: end,
+          ProcedureName: s.ProcedureName ?? "",
+          OutputConfig: outputConfig(s.OutputConfig),
+          fileId: newFileId(),
+        });
+      }
+      const input: SplitMediaInput = { FileId: media.fileId, Segments: list };
+      const TaskId = await submitTask(ctx.deps, {
+        appId: ctx.app.subAppId,
+        taskType: "SplitMedia",
+        fileId: media.fileId,
         priority: p.TasksPriority,
         sessionId: p.SessionId,
         sessionContext: p.SessionContext,

@@ -5,12 +5,14 @@ import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
+import { discardSplitMedia, runSplitMedia } from "./splitMedia.js";
 
 const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
   DescribeFileAttributesTask: runFileAttributes,
   Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
   EditMedia: Object.assign(runEditMedia, { discard: discardEditMedia }),
+  SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

@@ -6,12 +6,14 @@ import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
 import { procedure } from "./procedure.js";
 import { pullUpload } from "./pullUpload.js";
+import { splitMedia } from "./splitMedia.js";
 
 export const TASK_KINDS = {
   PullUpload: pullUpload,
   DescribeFileAttributesTask: fileAttributes,
   Procedure: procedure,
   EditMedia: editMedia,
+  SplitMedia: splitMedia,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

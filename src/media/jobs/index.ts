@@ -31,3 +31,5 @@ export {
   type AdaptiveStream,
 } from "./adaptive.js";
 export { targetGeometry, type Geometry } from "./geometry.js";
+export { editMedia, editMediaArgs, type EditClip, type EditOptions } from "./editMedia.js";
+export { resolveWindow } from "./source.js";
