@@ -32,6 +32,8 @@ describe("editing", () => {
   let blueId: string;
   /** 320x180 25 fps: 1 s red, 1 s lime, 1 s blue. */
   let rgbId: string;
+  /** A 40x40 white picture. */
+  let whiteId: string;
 
   async function pull(name: string, subAppId?: number): Promise<string> {
     const sub = subAppId ? { SubAppId: subAppId } : {};
@@ -54,27 +56,15 @@ describe("editing", () => {
     return { probed: await probeMedia(tools, file), file };
   }
 
-  /** The colour of the picture at time t, as one averaged RGB pixel. */
-  async function colourAt(file: string, t: number): Promise<[number, number, number]> {
+  /** The colour of the picture at time t (of the w×h region at x,y when given), as one averaged RGB pixel. */
+  async function colourAt(file: string, t: number, region?: [number, number, number, number]) {
+    const crop = region ? `crop=${region[2]}:${region[3]}:${region[0]}:${region[1]},` : "";
     const { stdout } = await runProcess({
       name: "ffmpeg",
       command: tools.ffmpeg,
       args: [
-        "-v",
-        "error",
-        "-ss",
-        String(t),
-        "-i",
-        file,
-        "-frames:v",
-        "1",
-        "-vf",
-        "scale=1:1",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "pipe:1",
+        ...["-v", "error", "-ss", String(t), "-i", file, "-frames:v", "1"],
+        ...["-vf", `${crop}scale=1:1`, "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
       ],
       timeoutMs: 30_000,
       collectStdoutMax: 1024,
@@ -85,6 +75,8 @@ describe("editing", () => {
   const isRed = ([r, g, b]: number[]) => r > 180 && g < 80 && b < 80;
   const isGreen = ([r, g, b]: number[]) => g > 180 && r < 80 && b < 80;
   const isBlue = ([r, g, b]: number[]) => b > 180 && r < 80 && g < 80;
+  const isBlack = ([r, g, b]: number[]) => r < 40 && g < 40 && b < 40;
+  const isWhite = ([r, g, b]: number[]) => r > 215 && g > 215 && b > 215;
 
   before(async () => {
     tools = await locateMediaTools();
@@ -121,7 +113,22 @@ describe("editing", () => {
     });
     redId = await pull("red.mp4");
     blueId = await pull("blue.mp4");
+    await runFfmpeg(tools, {
+      args: [
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=white:size=40x40",
+        "-frames:v",
+        "1",
+        "-update",
+        "1",
+        join(dir, "white.png"),
+      ],
+      timeoutMs: 30_000,
+    });
     rgbId = await pull("rgb.mp4");
+    whiteId = await pull("white.png");
   });
   after(async () => {
     await server?.stop();
@@ -364,6 +371,196 @@ describe("editing", () => {
       assert.equal(
         await code({ Segments: Array.from({ length: 101 }, () => ({ EndTimeOffset: 1 })) }),
         "InvalidParameterValue.Segments",
+      );
+    });
+  });
+
+  describe("ComposeMedia", () => {
+    const video = (SourceMedia: string, more: Record<string, unknown> = {}) => ({
+      Type: "Video",
+      VideoItem: { SourceMedia, ...more },
+    });
+    const empty = (Duration: number) => ({ Type: "Empty", EmptyItem: { Duration } });
+
+    it("sequences, leaves gaps, overlays a picture-in-picture and a sticker, mixes audio", async () => {
+      const { TaskId } = await vod.ComposeMedia({
+        Tracks: [
+          {
+            Type: "Video",
+            TrackItems: [
+              video(redId, { Duration: 1 }),
+              empty(0.5),
+              video(rgbId, { SourceMediaStartTime: 2, Duration: 1 }),
+            ],
+          },
+          {
+            Type: "Video",
+            TrackItems: [
+              empty(1),
+              video(rgbId, {
+                SourceMediaStartTime: 1,
+                Duration: 1,
+                CoordinateOrigin: "TopLeft",
+                XPos: "0px",
+                YPos: "0px",
+                Width: "25%",
+                AudioOperations: [{ Type: "Volume", VolumeParam: { Mute: 1 } }],
+              }),
+            ],
+          },
+          {
+            Type: "Sticker",
+            TrackItems: [
+              {
+                Type: "Sticker",
+                StickerItem: {
+                  SourceMedia: whiteId,
+                  StartTime: 0,
+                  Duration: 2.5,
+                  XPos: "100px",
+                  YPos: "40px",
+                },
+              },
+            ],
+          },
+        ],
+        Output: { FileName: "composed", Description: "a test" },
+        SessionContext: "compose-1",
+      } as any);
+      assert.match(TaskId!, /^1250000000-ComposeMedia-[0-9a-f]{32}t0$/);
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      assert.equal(detail.TaskType, "ComposeMedia");
+      const t = detail.ComposeMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      assert.equal(t.Output.FileType, "mp4");
+      assert.equal(t.Output.MediaName, "composed");
+      assert.equal(t.Input.Tracks.length, 3);
+      const { probed, file } = await probeUrl(t.Output.FileUrl, "composed.mp4");
+      const m = probed.metaData;
+      assert.ok(Math.abs(m.Duration - 2.5) <= 2 * FRAME, `duration ${m.Duration}`);
+      assert.equal(m.Width, 320, "the canvas takes the first clip's size");
+      assert.equal(m.Height, 180);
+      assert.equal(m.AudioStreamSet.length, 1);
+      const corner: [number, number, number, number] = [10, 10, 40, 20];
+      const middle: [number, number, number, number] = [140, 80, 40, 20];
+      // Center origin: the sticker's centre 100px right and 40px below the canvas centre.
+      const sticker: [number, number, number, number] = [255, 125, 10, 10];
+      assert.ok(isRed(await colourAt(file, 0.5, middle)), "red first");
+      assert.ok(isRed(await colourAt(file, 0.5, corner)), "no picture-in-picture yet");
+      assert.ok(isWhite(await colourAt(file, 0.5, sticker)), "the sticker");
+      assert.ok(isBlack(await colourAt(file, 1.2, middle)), "the gap shows the canvas");
+      assert.ok(isGreen(await colourAt(file, 1.2, corner)), "the picture-in-picture over the gap");
+      assert.ok(isBlue(await colourAt(file, 1.8, middle)), "blue after the gap");
+      assert.ok(isGreen(await colourAt(file, 1.8, corner)), "the picture-in-picture over blue");
+      assert.ok(isBlue(await colourAt(file, 2.3, corner)), "the picture-in-picture has ended");
+      assert.ok(isWhite(await colourAt(file, 2.3, sticker)));
+
+      const info: any = await vod.DescribeMediaInfos({ FileIds: [t.Output.FileId] });
+      assert.equal(info.MediaInfoSet[0].BasicInfo.Description, "a test");
+      const events: any = await vod.PullEvents({});
+      assert.ok(
+        events.EventSet.some(
+          (e: any) => e.EventType === "ComposeMediaComplete" && e.ComposeMediaCompleteEvent.TaskId === TaskId,
+        ),
+        "ComposeMediaComplete was emitted",
+      );
+    });
+
+    it("pulls the next clip earlier by a fade transition, and writes mp3 from audio tracks", async () => {
+      const fade = {
+        Type: "Transition",
+        TransitionItem: { Duration: 0.5, MediaTransitions: [{ Type: "ImageFadeInFadeOut" }] },
+      };
+      const { TaskId } = await vod.ComposeMedia({
+        Tracks: [
+          {
+            Type: "Video",
+            TrackItems: [video(redId, { Duration: 1 }), fade, video(blueId, { Duration: 1 })],
+          },
+        ],
+        Canvas: { Width: 160, Height: 90 },
+        Output: { FileName: "faded" },
+      } as any);
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      const t = detail.ComposeMediaTask;
+      assert.equal(t.ErrCode, 0, t.Message);
+      const { probed, file } = await probeUrl(t.Output.FileUrl, "faded.mp4");
+      assert.ok(
+        Math.abs(probed.metaData.Duration - 1.5) <= 2 * FRAME,
+        `duration ${probed.metaData.Duration}`,
+      );
+      assert.equal(probed.metaData.Width, 160);
+      const whole: [number, number, number, number] = [60, 30, 40, 30];
+      assert.ok(isRed(await colourAt(file, 0.2, whole)));
+      const [r, , b] = await colourAt(file, 0.75, whole);
+      assert.ok(r > 50 && r < 210 && b > 50 && b < 210, `half way through the fade: r ${r} b ${b}`);
+      assert.ok(isBlue(await colourAt(file, 1.3, whole)));
+
+      const audio = await vod.ComposeMedia({
+        Tracks: [
+          {
+            Type: "Audio",
+            TrackItems: [
+              { Type: "Audio", AudioItem: { SourceMedia: redId, Duration: 1 } },
+              empty(0.5),
+              {
+                Type: "Audio",
+                AudioItem: { SourceMedia: redId, SourceMediaStartTime: 1, Duration: 1, TargetDuration: 0.5 },
+              },
+            ],
+          },
+        ],
+        Output: { FileName: "sound", Container: "mp3" },
+      } as any);
+      const a = (await waitForTask(vod, audio.TaskId!, { timeoutMs: 120_000 })).detail.ComposeMediaTask;
+      assert.equal(a.ErrCode, 0, a.Message);
+      assert.equal(a.Output.FileType, "mp3");
+      const sound = (await probeUrl(a.Output.FileUrl, "sound.mp3")).probed.metaData;
+      assert.equal(sound.VideoStreamSet.length, 0);
+      assert.equal(sound.AudioStreamSet[0]!.Codec, "mp3");
+      assert.ok(Math.abs(sound.Duration - 2) <= 0.1, `duration ${sound.Duration}`);
+    });
+
+    it("refuses what it does not render, naming the field", async () => {
+      const code = (Tracks: unknown[]) =>
+        sdkError(() => vod.ComposeMedia({ Tracks, Output: { FileName: "x" } } as any)).then((e) => e.code);
+      assert.equal(
+        await code([{ Type: "Video", TrackItems: [video("https://example.com/a.mp4")] }]),
+        "InvalidParameterValue.SourceMedia",
+      );
+      assert.equal(
+        await code([{ Type: "Video", TrackItems: [video("5285890784246869930")] }]),
+        "InvalidParameterValue.SourceMedia",
+      );
+      assert.equal(
+        await code([
+          {
+            Type: "Video",
+            TrackItems: [
+              video(redId),
+              { Type: "Transition", TransitionItem: { Duration: 1, MediaTransitions: [{ Type: "Cube" }] } },
+              video(blueId),
+            ],
+          },
+        ]),
+        "InvalidParameterValue.MediaTransitions",
+      );
+      assert.equal(
+        await code([
+          {
+            Type: "Video",
+            TrackItems: [{ Type: "Sticker", StickerItem: { SourceMedia: whiteId, Duration: 1 } }],
+          },
+        ]),
+        "InvalidParameterValue.Type",
+      );
+      assert.equal(
+        await code([{ Type: "Video", TrackItems: [video(whiteId)] }]),
+        "InvalidParameterValue.Duration",
+      );
+      assert.equal(
+        await code([{ Type: "Video", TrackItems: [video(redId, { XPos: "ten" })] }]),
+        "InvalidParameterValue.XPos",
       );
     });
   });

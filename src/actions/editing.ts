@@ -3,6 +3,7 @@
 // with the task's finish (src/workers/editMedia.ts, splitMedia.ts, composeMedia.ts).
 import { isoTime, newFileId } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
+import type { ComposeMediaInput } from "../domain/tasktypes/composeMedia.js";
 import type { EditMediaInput } from "../domain/tasktypes/editMedia.js";
 import type { SplitMediaInput } from "../domain/tasktypes/splitMedia.js";
 import { JobError, resolveWindow } from "../media/jobs/index.js";
@@ -80,6 +81,157 @@ function offset(v: number | undefined, name: string, where: string): number {
   if (!Number.isFinite(n) || n < 0)
     throw errors.invalidParameterValue(name, `${where}: ${name} ${v} must be a number of seconds ≥ 0.`);
   return n;
+}
+
+/** What a track of each type may hold, and the limits the spec documents. */
+const TRACK_ITEMS: Record<string, string[]> = {
+  Video: ["Video", "Transition", "Empty"],
+  Audio: ["Audio", "Transition", "Empty"],
+  Sticker: ["Sticker", "Empty"],
+};
+const MAX_TRACKS_PER_TYPE = 10;
+const MAX_TRACK_ITEMS = 500;
+/** The transitions openvod renders; the others would be a different video, so they are refused. */
+const TRANSITIONS = new Set(["ImageFadeInFadeOut", "AudioFadeInFadeOut"]);
+const SIZE = /^\d+(\.\d+)?(%|px)$/;
+const POSITION = /^-?\d+(\.\d+)?(%|px)$/;
+
+/**
+ * Checks a ComposeMedia timeline: every field openvod does not render answers
+ * InvalidParameterValue naming it. Returns the FileIds the items use.
+ */
+async function checkTracks(ctx: ActionContext, tracks: Record<string, any>[]): Promise<string[]> {
+  const bad = (sub: string, where: string, what: string) =>
+    errors.invalidParameterValue(sub, `${where}: ${what}`);
+  const perType = new Map<string, number>();
+  let items = 0;
+  const sources = new Set<string>();
+  for (const [t, track] of tracks.entries()) {
+    const where = `Tracks[${t}]`;
+    const allowed = TRACK_ITEMS[track.Type];
+    if (!allowed) throw bad("Type", where, `Type ${track.Type} is not Video, Audio or Sticker.`);
+    perType.set(track.Type, (perType.get(track.Type) ?? 0) + 1);
+    if (perType.get(track.Type)! > MAX_TRACKS_PER_TYPE)
+      throw bad("Tracks", where, `at most ${MAX_TRACKS_PER_TYPE} ${track.Type} tracks.`);
+    for (const [i, entry] of ((track.TrackItems ?? []) as Record<string, any>[]).entries()) {
+      const at = `${where}.TrackItems[${i}]`;
+      if (++items > MAX_TRACK_ITEMS) throw bad("TrackItems", at, `at most ${MAX_TRACK_ITEMS} items in all.`);
+      if (!allowed.includes(entry.Type))
+        throw bad("Type", at, `a ${track.Type} track holds ${allowed.join(", ")} items, not ${entry.Type}.`);
+      const item = entry[`${entry.Type}Item`];
+      if (!item) throw bad(`${entry.Type}Item`, at, `a ${entry.Type} item needs ${entry.Type}Item.`);
+      const seconds = (k: string, positive = false) => {
+        const v = item[k];
+        if (v === undefined || v === null) {
+          if (positive) throw bad(k, at, `${k} is required.`);
+          return;
+        }
+        if (!Number.isFinite(v) || v < 0 || (positive && v === 0))
+          throw bad(k, at, `${k} ${v} must be a number of seconds${positive ? " > 0" : " ≥ 0"}.`);
+      };
+      if (entry.Type === "Empty") {
+        seconds("Duration", true);
+        continue;
+      }
+      if (entry.Type === "Transition") {
+        seconds("Duration", true);
+        if (item.Transitions?.length)
+          throw bad("Transitions", at, "Transitions is disabled by the cloud; use MediaTransitions.");
+        for (const m of (item.MediaTransitions ?? []) as Record<string, any>[])
+          if (!TRANSITIONS.has(m.Type))
+            throw bad(
+              "MediaTransitions",
+              at,
+              `transition ${m.Type}: openvod renders ImageFadeInFadeOut and AudioFadeInFadeOut only.`,
+            );
+        continue;
+      }
+      for (const k of ["SourceMediaStartTime", "Duration", "TargetDuration", "StartTime"]) seconds(k);
+      if (entry.Type === "Sticker") seconds("Duration", true);
+      const id = String(item.SourceMedia ?? "");
+      if (!/^\d+$/.test(id))
+        throw bad("SourceMedia", at, "openvod composes media items of this application (FileIds), not URLs.");
+      const media = await ctx.deps.store.getMedia(ctx.app.subAppId, id);
+      if (!media) throw bad("SourceMedia", at, `the file ${id} does not exist.`);
+      if (media.category === "Image" && !(item.Duration > 0))
+        throw bad("Duration", at, "an image needs a Duration > 0.");
+      sources.add(id);
+      if (item.CoordinateOrigin !== undefined && !["Center", "TopLeft"].includes(item.CoordinateOrigin))
+        throw bad(
+          "CoordinateOrigin",
+          at,
+          `CoordinateOrigin ${item.CoordinateOrigin} is not Center or TopLeft.`,
+        );
+      for (const [k, re] of [
+        ["XPos", POSITION],
+        ["YPos", POSITION],
+        ["Width", SIZE],
+        ["Height", SIZE],
+      ] as const)
+        if (item[k] !== undefined && item[k] !== "" && !re.test(String(item[k])))
+          throw bad(k, at, `${k} ${item[k]} is not a number followed by % or px.`);
+      for (const op of (item.ImageOperations ?? []) as Record<string, any>[]) {
+        if (op.Type === "Rotate") {
+          if (!(op.RotateAngle >= 0 && op.RotateAngle <= 360))
+            throw bad("RotateAngle", at, "RotateAngle must be 0-360.");
+        } else if (op.Type === "Flip") {
+          if (!["Horizental", "Horizontal", "Vertical"].includes(op.Flip))
+            throw bad("Flip", at, `Flip ${op.Flip} is not Horizental or Vertical.`);
+        } else throw bad("ImageOperations", at, `image operation ${op.Type} is not Rotate or Flip.`);
+      }
+      for (const op of (item.AudioOperations ?? []) as Record<string, any>[]) {
+        if (op.Type !== "Volume")
+          throw bad("AudioOperations", at, `audio operation ${op.Type} is not Volume.`);
+        const v = op.VolumeParam ?? {};
+        if (v.Mute !== undefined && v.Mute !== 0 && v.Mute !== 1)
+          throw bad("Mute", at, "Mute must be 0 or 1.");
+        if (v.Gain !== undefined && !(v.Gain >= 0 && v.Gain <= 10))
+          throw bad("Gain", at, "Gain must be 0-10.");
+      }
+    }
+  }
+  if (!items) throw errors.invalidParameterValue("Tracks", "The tracks hold no items.");
+  return [...sources];
+}
+
+/** ComposeMedia's Canvas and Output, checked against the ranges the spec documents. */
+function checkComposeOutput(canvas: Record<string, any> | undefined, out: Record<string, any>) {
+  if (canvas) {
+    if (canvas.Color !== undefined && !["Black", "White"].includes(canvas.Color))
+      throw errors.invalidParameterValue("Color", `Canvas.Color ${canvas.Color} is not Black or White.`);
+    for (const k of ["Width", "Height"])
+      if (canvas[k] !== undefined && !(canvas[k] >= 0 && canvas[k] <= 3840))
+        throw errors.invalidParameterValue(k, `Canvas.${k} must be 0-3840.`);
+  }
+  if (!out.FileName || out.FileName.length > 64)
+    throw errors.invalidParameterValue("FileName", "Output.FileName must be 1-64 characters.");
+  if (out.Description && out.Description.length > 128)
+    throw errors.invalidParameterValue("Description", "Output.Description is longer than 128 characters.");
+  const container = out.Container ?? "mp4";
+  if (container !== "mp4" && container !== "mp3")
+    throw errors.invalidParameterValue("Container", `Output.Container ${container} is not mp4 or mp3.`);
+  const v = out.VideoStream ?? {};
+  if (v.Codec !== undefined && v.Codec !== "libx264")
+    throw errors.invalidParameterValue("Codec", "Output.VideoStream.Codec must be libx264.");
+  if (!inRange(v.Fps, 0, 60))
+    throw errors.invalidParameterValue("Fps", "Output.VideoStream.Fps must be 0-60.");
+  const a = out.AudioStream ?? {};
+  if (a.Codec !== undefined && a.Codec !== "libfdk_aac")
+    throw errors.invalidParameterValue("Codec", "Output.AudioStream.Codec must be libfdk_aac.");
+  if (a.SampleRate !== undefined && ![16000, 32000, 44100, 48000].includes(a.SampleRate))
+    throw errors.invalidParameterValue(
+      "SampleRate",
+      "Output.AudioStream.SampleRate must be 16000, 32000, 44100 or 48000.",
+    );
+  if (a.AudioChannel !== undefined && ![1, 2].includes(a.AudioChannel))
+    throw errors.invalidParameterValue("AudioChannel", "Output.AudioStream.AudioChannel must be 1 or 2.");
+  if (!inRange(a.Bitrate, 26, 256))
+    throw errors.invalidParameterValue("Bitrate", "Output.AudioStream.Bitrate must be 0 or 26-256 kbps.");
+  for (const k of ["RemoveVideo", "RemoveAudio"])
+    if (out[k] !== undefined && out[k] !== 0 && out[k] !== 1)
+      throw errors.invalidParameterValue(k, `Output.${k} must be 0 or 1.`);
+  const { ClassId, ExpireTime } = outputConfig({ ClassId: out.ClassId, ExpireTime: out.ExpireTime });
+  return { ...out, Container: container, ClassId, ExpireTime };
 }
 
 export const editingActions: ActionFamily = {
@@ -190,6 +342,32 @@ export const editingActions: ActionFamily = {
         taskType: "SplitMedia",
         fileId: media.fileId,
         priority: p.TasksPriority,
+        sessionId: p.SessionId,
+        sessionContext: p.SessionContext,
+        input: input as unknown as Record<string, unknown>,
+      });
+      return { TaskId };
+    },
+  },
+
+  ComposeMedia: {
+    notes:
+      "Video, audio and sticker tracks of this application's files rendered by one ffmpeg filter graph: sequencing, Empty gaps, overlays in track order (picture-in-picture, logos) placed by Center/TopLeft XPos/YPos/Width/Height, Rotate/Flip, Volume (Mute, Gain), TargetDuration speed, ImageFadeInFadeOut/AudioFadeInFadeOut transitions, Canvas, mp4/mp3; URL sources and other transitions refused",
+    async handler(ctx) {
+      const p = ctx.params;
+      const tracks = (p.Tracks ?? []) as Record<string, any>[];
+      const sources = await checkTracks(ctx, tracks);
+      const output = checkComposeOutput(p.Canvas, p.Output as Record<string, any>);
+      const input: ComposeMediaInput = {
+        Tracks: tracks,
+        Canvas: p.Canvas ?? null,
+        Output: output,
+        sources,
+        fileId: newFileId(),
+      };
+      const TaskId = await submitTask(ctx.deps, {
+        appId: ctx.app.subAppId,
+        taskType: "ComposeMedia",
         sessionId: p.SessionId,
         sessionContext: p.SessionContext,
         input: input as unknown as Record<string, unknown>,

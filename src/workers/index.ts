@@ -1,6 +1,7 @@
 // Which handler runs each task type: one entry per TASK_KINDS entry, which the compiler checks.
 import type { TaskTypeName } from "../domain/tasktypes/index.js";
 import type { TaskHandler } from "../queue/pool.js";
+import { discardComposeMedia, runComposeMedia } from "./composeMedia.js";
 import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
@@ -13,6 +14,7 @@ const HANDLERS = {
   Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
   EditMedia: Object.assign(runEditMedia, { discard: discardEditMedia }),
   SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
+  ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

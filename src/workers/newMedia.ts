@@ -68,8 +68,9 @@ export async function runJob<T>(job: () => Promise<T>): Promise<T> {
 
 export interface NewItem {
   fileId: string;
-  container: "mp4" | "hls";
+  container: "mp4" | "hls" | "mp3";
   name: string;
+  description?: string;
   classId?: number;
   expireTime?: string;
 }
@@ -88,24 +89,25 @@ export async function produceItem(
   const dir = join(ctx.tmpDir, `out-${item.fileId}`);
   await mkdir(dir, { recursive: true });
   const hls = item.container === "hls";
-  const probed = await make(join(dir, hls ? "f0.m3u8" : "f0.mp4"));
+  const file = hls ? "f0.m3u8" : `f0.${item.container}`;
+  const probed = await make(join(dir, file));
   let key: string;
   if (hls) {
     const prefix = blobKey(task.appId, item.fileId, "f0");
     await deps.blobs.putDir(prefix, dir);
-    key = `${prefix}/f0.m3u8`;
+    key = `${prefix}/${file}`;
   } else {
-    key = blobKey(task.appId, item.fileId, "f0.mp4");
-    await deps.blobs.putFile(key, join(dir, "f0.mp4"));
+    key = blobKey(task.appId, item.fileId, file);
+    await deps.blobs.putFile(key, join(dir, file));
   }
-  return ingestedMedia(
+  const media = ingestedMedia(
     {
       fileId: item.fileId,
       appId: task.appId,
       name: item.name,
       classId: item.classId,
       expireTime: item.expireTime,
-      type: hls ? "m3u8" : "mp4",
+      type: hls ? "m3u8" : item.container,
       category: probed.category,
       blobKey: key,
       coverKey: "",
@@ -115,6 +117,7 @@ export async function produceItem(
     },
     deps.now(),
   );
+  return item.description ? { ...media, description: item.description } : media;
 }
 
 /** The Procedure `name` names, on a new item (undefined when no name or it can no longer run). */

@@ -1,6 +1,7 @@
 // Every task type openvod runs, by its DescribeTaskDetail TaskType. Adding one: a module in this
 // folder (its view and events), a handler in src/workers keyed in src/workers/index.ts (the
 // compiler refuses a type without one), and the actions that submit it.
+import { composeMedia } from "./composeMedia.js";
 import { editMedia } from "./editMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
@@ -14,6 +15,7 @@ export const TASK_KINDS = {
   Procedure: procedure,
   EditMedia: editMedia,
   SplitMedia: splitMedia,
+  ComposeMedia: composeMedia,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;
