@@ -13,6 +13,7 @@ import {
   sdkError,
   startOpenvod,
   tempDir,
+  until,
   waitForTask,
   type OpenvodProcess,
   type Vod,
@@ -561,6 +562,143 @@ describe("editing", () => {
       assert.equal(
         await code([{ Type: "Video", TrackItems: [video(redId, { XPos: "ten" })] }]),
         "InvalidParameterValue.XPos",
+      );
+    });
+  });
+
+  describe("FastEditMedia and SimpleHlsClip", () => {
+    let hlsDef: number;
+    let hlsUrl: string;
+
+    /** The #EXTINF seconds and the URIs a playlist URL lists. */
+    async function listing(url: string): Promise<{ seconds: number; uris: string[] }> {
+      const text = await (await fetch(url)).text();
+      const seconds = [...text.matchAll(/#EXTINF:([\d.]+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      return { seconds, uris: text.split("\n").filter((l) => l && !l.startsWith("#")) };
+    }
+
+    before(async () => {
+      // rgb.mp4 as HLS with 1 s segments: one segment per colour.
+      ({ Definition: hlsDef } = (await vod.CreateTranscodeTemplate({
+        Container: "hls",
+        VideoTemplate: { Codec: "libx264", Fps: 25, Bitrate: 0, HlsTime: 1 } as any,
+        AudioTemplate: { Codec: "libfdk_aac", Bitrate: 64, SampleRate: 44100 } as any,
+      })) as { Definition: number });
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: rgbId,
+        MediaProcessTask: { TranscodeTaskSet: [{ Definition: hlsDef }] },
+      });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+      const r = detail.ProcedureTask.MediaProcessResultSet[0].TranscodeTask;
+      assert.equal(r.Status, "SUCCESS", r.Message);
+      hlsUrl = r.Output.Url;
+      assert.equal((await listing(hlsUrl)).uris.length, 3);
+      await vod.ModifyEventConfig({ PersistenceCompleteEventSwitch: "ON" } as any);
+    });
+
+    const persisted = async (fileId: string) => {
+      await until(
+        `item ${fileId}`,
+        async () => ((await vod.DescribeMediaInfos({ FileIds: [fileId] })) as any).MediaInfoSet.length === 1,
+        60_000,
+      );
+      return ((await vod.DescribeMediaInfos({ FileIds: [fileId] })) as any).MediaInfoSet[0];
+    };
+
+    it("FastEditMedia joins cuts at segment boundaries without re-encoding, then persists them", async () => {
+      const r: any = await vod.FastEditMedia({
+        FileInfos: [
+          { FileId: rgbId, AudioVideoType: "Transcode", TranscodeDefinition: hlsDef, StartTimeOffset: 2.2 },
+          { FileId: rgbId, AudioVideoType: "Transcode", TranscodeDefinition: hlsDef, EndTimeOffset: 0.5 },
+        ],
+      });
+      assert.match(r.FileId, /^\d{19}$/);
+      assert.match(r.Url, /\.m3u8$/);
+      // Playable at once, whether or not the copy is done: blue (the last second), then red.
+      const { probed, file } = await probeUrl(r.Url, "fast.mp4");
+      assert.ok(Math.abs(probed.metaData.Duration - 2) <= 0.1, `duration ${probed.metaData.Duration}`);
+      assert.ok(isBlue(await colourAt(file, 0.5)));
+      assert.ok(isRed(await colourAt(file, 1.5)));
+
+      const item = await persisted(r.FileId);
+      assert.equal(item.BasicInfo.Type, "m3u8");
+      assert.equal(item.BasicInfo.MediaUrl, r.Url);
+      assert.ok(Math.abs(item.MetaData.Duration - 2) <= 0.1, `persisted duration ${item.MetaData.Duration}`);
+      const after = await listing(r.Url);
+      assert.equal(after.uris.length, 2);
+      assert.ok(
+        after.uris.every((u) => !u.includes("/")),
+        `own segments: ${after.uris}`,
+      );
+      const events: any = await vod.PullEvents({});
+      const done = events.EventSet.find(
+        (e: any) => e.EventType === "PersistenceComplete" && e.PersistenceCompleteEvent.FileId === r.FileId,
+      );
+      assert.ok(done, "PersistenceComplete was emitted");
+      assert.equal(done.PersistenceCompleteEvent.PersistenceSource, "FastEditMedia");
+
+      const cut = (ClipMode?: string) =>
+        vod.FastEditMedia({
+          FileInfos: [
+            { FileId: rgbId, AudioVideoType: "Transcode", TranscodeDefinition: hlsDef, EndTimeOffset: 1.5 },
+          ],
+          ...(ClipMode ? { ClipMode } : {}),
+        }) as Promise<any>;
+      assert.equal((await listing((await cut()).Url)).uris.length, 2, "the end's segment is kept by default");
+      assert.equal((await listing((await cut("StartInclusiveEndExclusive")).Url)).uris.length, 1);
+
+      const code = (p: Record<string, unknown>) =>
+        sdkError(() => vod.FastEditMedia(p as any)).then((e) => e.code);
+      assert.equal(
+        await code({ FileInfos: [{ FileId: redId, AudioVideoType: "Original" }] }),
+        "InvalidParameterValue.AudioVideoType",
+      );
+      assert.equal(
+        await code({
+          FileInfos: [{ FileId: rgbId, AudioVideoType: "Transcode", TranscodeDefinition: 100210 }],
+        }),
+        "InvalidParameterValue.TranscodeDefinition",
+      );
+      assert.equal(
+        await code({ FileInfos: [{ FileId: "5285890784246869930", AudioVideoType: "Original" }] }),
+        "InvalidParameterValue.FileId",
+      );
+    });
+
+    it("SimpleHlsClip clips an HLS URL beside its source, or into a new item with a Procedure", async () => {
+      const r: any = await vod.SimpleHlsClip({ Url: hlsUrl, StartTimeOffset: 1.2, EndTimeOffset: -0.5 });
+      assert.equal(r.FileId, "");
+      assert.equal(r.TaskId, "");
+      assert.equal(r.MetaData.Container, "hls");
+      assert.equal(r.MetaData.Size, 0);
+      assert.equal(r.MetaData.Duration, 2);
+      assert.equal((await listing(r.Url)).uris.length, 2);
+      const { file } = await probeUrl(r.Url, "clip.mp4");
+      assert.ok(isGreen(await colourAt(file, 0.5)), "from the second segment");
+
+      const kept: any = await vod.SimpleHlsClip({
+        Url: hlsUrl,
+        EndTimeOffset: 1,
+        IsPersistence: 1,
+        Procedure: "LongVideoPreset",
+        SourceContext: "clip-src",
+      });
+      assert.match(kept.FileId, /^\d{19}$/);
+      assert.match(kept.TaskId, /-procedurev2-/);
+      const item = await persisted(kept.FileId);
+      assert.equal(item.BasicInfo.SourceInfo.SourceContext, "clip-src");
+      const proc = await waitForTask(vod, kept.TaskId, { timeoutMs: 120_000 });
+      assert.equal(proc.detail.ProcedureTask.FileId, kept.FileId);
+
+      const code = (p: Record<string, unknown>) =>
+        sdkError(() => vod.SimpleHlsClip(p as any)).then((e) => e.code);
+      assert.equal(await code({ Url: "https://example.com/a.m3u8" }), "InvalidParameterValue.Url");
+      assert.equal(await code({ Url: hlsUrl, StartTimeOffset: 10 }), "InvalidParameterValue.StartTimeOffset");
+      const { SubAppId } = await vod.CreateSubAppId({ Name: "clips" });
+      assert.equal(
+        await code({ Url: hlsUrl, SubAppId }),
+        "InvalidParameterValue.Url",
+        "another application's URL",
       );
     });
   });

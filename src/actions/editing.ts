@@ -1,9 +1,20 @@
 // Editing: EditMedia (cut and join), SplitMedia (one new item per segment) and ComposeMedia (a
 // multi-track timeline) queue tasks that make new media items with ffmpeg; their outputs appear
 // with the task's finish (src/workers/editMedia.ts, splitMedia.ts, composeMedia.ts).
-import { isoTime, newFileId } from "../domain/ids.js";
+import { isoTime, newFileId, newTaskId } from "../domain/ids.js";
 import { submitTask } from "../domain/tasks.js";
+import {
+  itemHls,
+  newClip,
+  putPlaylist,
+  queuePersistence,
+  relink,
+  urlHls,
+  type HlsSource,
+} from "../domain/hlsClips.js";
 import type { ComposeMediaInput } from "../domain/tasktypes/composeMedia.js";
+import { taskKind } from "../domain/tasktypes/index.js";
+import { clipSegments, clipWindow, renderPlaylist, type ClipMode } from "../media/jobs/hlsClip.js";
 import type { EditMediaInput } from "../domain/tasktypes/editMedia.js";
 import type { SplitMediaInput } from "../domain/tasktypes/splitMedia.js";
 import { JobError, resolveWindow } from "../media/jobs/index.js";
@@ -12,6 +23,8 @@ import { errors } from "../protocol/errors.js";
 import type { MediaRow } from "../store/types.js";
 import { isoParam } from "./media.js";
 import type { ActionContext, ActionFamily } from "./types.js";
+import type { Fields } from "../domain/tasktypes/kind.js";
+import type { MediaMetaData } from "../schema/api-types.js";
 
 /** Segments of one SplitMedia, as the spec documents. */
 const MAX_SEGMENTS = 100;
@@ -81,6 +94,40 @@ function offset(v: number | undefined, name: string, where: string): number {
   if (!Number.isFinite(n) || n < 0)
     throw errors.invalidParameterValue(name, `${where}: ${name} ${v} must be a number of seconds ≥ 0.`);
   return n;
+}
+
+/** The window of a clip, or InvalidParameterValue naming the offset that empties it. */
+function hlsWindow(src: HlsSource, start: number | undefined, end: number | undefined, where: string) {
+  const w = clipWindow(src.playlist.duration, start, end);
+  if (!w) {
+    const d = src.playlist.duration;
+    const sub =
+      start !== undefined && (start >= d || (start < 0 && -start > d)) ? "StartTimeOffset" : "EndTimeOffset";
+    throw errors.invalidParameterValue(
+      sub,
+      `${where}: the offsets ${start ?? 0}..${end ?? 0} leave nothing of ${d.toFixed(3)} s.`,
+    );
+  }
+  return w;
+}
+
+/** The metadata of a clip as SimpleHlsClip answers it: Size, Rotate and stream durations left at 0. */
+function clipMetaData(src: HlsSource, duration: number) {
+  const m = src.metaData as Record<string, unknown>;
+  return {
+    Size: 0,
+    Container: "hls",
+    Bitrate: m.Bitrate,
+    Height: m.Height,
+    Width: m.Width,
+    Duration: duration,
+    Rotate: 0,
+    VideoStreamSet: m.VideoStreamSet,
+    AudioStreamSet: m.AudioStreamSet,
+    VideoDuration: 0,
+    AudioDuration: 0,
+    Md5: "",
+  } satisfies Fields<MediaMetaData>;
 }
 
 /** What a track of each type may hold, and the limits the spec documents. */
@@ -373,6 +420,113 @@ export const editingActions: ActionFamily = {
         input: input as unknown as Record<string, unknown>,
       });
       return { TaskId };
+    },
+  },
+
+  FastEditMedia: {
+    notes:
+      "Joins cuts of HLS media (original or a transcode) without re-encoding, at segment precision (ClipMode); answers at once with the new FileId and a playlist that plays the source segments; a FastClipMedia task copies them into the new item, then PersistenceComplete (when switched on)",
+    async handler(ctx) {
+      const p = ctx.params;
+      const infos = p.FileInfos ?? [];
+      if (!infos.length) throw errors.missingParameter("The parameter `FileInfos` is missing.");
+      if (infos.length > MAX_EDIT_INPUTS)
+        throw errors.invalidParameterValue(
+          "FileInfos",
+          `At most ${MAX_EDIT_INPUTS} FileInfos per FastEditMedia.`,
+        );
+      const mode = (p.ClipMode ?? "StartInclusiveEndInclusive") as ClipMode;
+      if (mode !== "StartInclusiveEndInclusive" && mode !== "StartInclusiveEndExclusive")
+        throw errors.invalidParameterValue(
+          "ClipMode",
+          `ClipMode ${p.ClipMode} is not StartInclusiveEndInclusive or StartInclusiveEndExclusive.`,
+        );
+      const app = ctx.app.subAppId;
+      const clip = newClip(app);
+      const parts = [];
+      for (const [i, f] of infos.entries()) {
+        const where = `FileInfos[${i}]`;
+        const src = await itemHls(
+          ctx.deps,
+          app,
+          f.FileId ?? "",
+          String(f.AudioVideoType),
+          f.TranscodeDefinition,
+          where,
+        );
+        const w = hlsWindow(src, f.StartTimeOffset, f.EndTimeOffset, where);
+        const segments = clipSegments(src.playlist, w.start, w.end, mode);
+        if (!segments.length)
+          throw errors.invalidParameterValue(
+            "EndTimeOffset",
+            `${where}: no whole segment lies in the window.`,
+          );
+        parts.push({ segments: relink(src, segments, clip.key) });
+      }
+      await putPlaylist(ctx.deps, clip.key, renderPlaylist(parts));
+      await queuePersistence(ctx.deps, app, {
+        fileId: clip.fileId,
+        playlistKey: clip.key,
+        name: "fastEditMedia",
+        source: "FastEditMedia",
+      });
+      return { FileId: clip.fileId, Url: ctx.deps.urls.file(clip.key) };
+    },
+  },
+
+  SimpleHlsClip: {
+    notes:
+      "Clips an openvod HLS URL of the application at segment precision without re-encoding: a new playlist beside the source's (IsPersistence 0), or with IsPersistence 1 a new item (FileId answered at once; a FastClipMedia task copies the segments, then starts Procedure, whose TaskId is answered)",
+    async handler(ctx) {
+      const p = ctx.params;
+      if (p.OutputMediaType && p.OutputMediaType !== "hls")
+        throw errors.invalidParameterValue("OutputMediaType", "OutputMediaType must be hls.");
+      const persist = (p.IsPersistence ?? 0) === 1;
+      if (p.IsPersistence !== undefined && p.IsPersistence !== 0 && p.IsPersistence !== 1)
+        throw errors.invalidParameterValue("IsPersistence", "IsPersistence must be 0 or 1.");
+      const app = ctx.app.subAppId;
+      const src = await urlHls(ctx.deps, app, p.Url);
+      const w = hlsWindow(src, p.StartTimeOffset, p.EndTimeOffset, "Url");
+      const segments = clipSegments(src.playlist, w.start, w.end, "StartInclusiveEndInclusive");
+      const duration = segments.reduce((sum, s) => sum + s.duration, 0);
+      const metaData = clipMetaData(src, Math.round(duration * 1000) / 1000);
+      if (!persist) {
+        const ms = (x: number) => Math.round(x * 1000);
+        const stem = src.key.slice(0, -".m3u8".length);
+        const key = `${stem}.clip_${ms(w.start)}_${ms(w.end)}.m3u8`;
+        await putPlaylist(ctx.deps, key, renderPlaylist([{ segments: relink(src, segments, key) }]));
+        return { Url: ctx.deps.urls.file(key), MetaData: metaData, FileId: "", TaskId: "" };
+      }
+      if (p.SourceContext && p.SourceContext.length > 250)
+        throw errors.invalidParameterValue("SourceContext", "SourceContext is longer than 250 characters.");
+      await checkProcedure(ctx, p.Procedure);
+      const { ClassId, ExpireTime } = outputConfig({ ClassId: p.ClassId, ExpireTime: p.ExpireTime });
+      // The Procedure's TaskId is answered now; the task itself starts once the item exists.
+      const procedureTaskId = p.Procedure ? newTaskId(app, taskKind("Procedure").idKind) : undefined;
+      const clip = newClip(app);
+      await putPlaylist(ctx.deps, clip.key, renderPlaylist([{ segments: relink(src, segments, clip.key) }]));
+      await queuePersistence(
+        ctx.deps,
+        app,
+        {
+          fileId: clip.fileId,
+          playlistKey: clip.key,
+          name: "simpleHlsClip",
+          source: "SimpleHlsClip",
+          classId: ClassId,
+          expireTime: ExpireTime,
+          sourceContext: p.SourceContext,
+          procedure: p.Procedure,
+          procedureTaskId,
+        },
+        p.SessionContext,
+      );
+      return {
+        Url: ctx.deps.urls.file(clip.key),
+        MetaData: metaData,
+        FileId: clip.fileId,
+        TaskId: procedureTaskId ?? "",
+      };
     },
   },
 };

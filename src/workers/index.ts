@@ -3,6 +3,7 @@ import type { TaskTypeName } from "../domain/tasktypes/index.js";
 import type { TaskHandler } from "../queue/pool.js";
 import { discardComposeMedia, runComposeMedia } from "./composeMedia.js";
 import { discardEditMedia, runEditMedia } from "./editMedia.js";
+import { discardFastClipMedia, runFastClipMedia } from "./fastClipMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
@@ -15,6 +16,7 @@ const HANDLERS = {
   EditMedia: Object.assign(runEditMedia, { discard: discardEditMedia }),
   SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
   ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
+  FastClipMedia: Object.assign(runFastClipMedia, { discard: discardFastClipMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

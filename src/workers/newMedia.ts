@@ -71,6 +71,7 @@ export interface NewItem {
   container: "mp4" | "hls" | "mp3";
   name: string;
   description?: string;
+  sourceContext?: string;
   classId?: number;
   expireTime?: string;
 }
@@ -107,6 +108,7 @@ export async function produceItem(
       name: item.name,
       classId: item.classId,
       expireTime: item.expireTime,
+      sourceContext: item.sourceContext,
       type: hls ? "m3u8" : item.container,
       category: probed.category,
       blobKey: key,

@@ -3,6 +3,7 @@
 // compiler refuses a type without one), and the actions that submit it.
 import { composeMedia } from "./composeMedia.js";
 import { editMedia } from "./editMedia.js";
+import { fastClipMedia } from "./fastClipMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
 import { procedure } from "./procedure.js";
@@ -16,6 +17,7 @@ export const TASK_KINDS = {
   EditMedia: editMedia,
   SplitMedia: splitMedia,
   ComposeMedia: composeMedia,
+  FastClipMedia: fastClipMedia,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;
