@@ -702,4 +702,33 @@ describe("editing", () => {
       );
     });
   });
+
+  it("EditMedia whose source is deleted while it waits ends FINISH with 60000", async () => {
+    // One worker, held by a pull that never gets its file: the edit waits behind it.
+    const one = await startOpenvod({ env: { OPENVOD_WORKERS: "1" } });
+    files.routes.set("/hang.mp4", () => undefined);
+    try {
+      const v = one.client();
+      const { TaskId: pullId } = await v.PullUpload({ MediaUrl: `${files.url}/red.mp4` });
+      const sourceId = (await waitForTask(v, pullId!)).detail.PullUploadTask.FileId;
+      const { TaskId: blocker } = await v.PullUpload({ MediaUrl: `${files.url}/hang.mp4` });
+      await until(
+        "the blocking pull runs",
+        async () => ((await v.DescribeTaskDetail({ TaskId: blocker! })) as any).Status === "PROCESSING",
+      );
+      const { TaskId } = await v.EditMedia({ InputType: "File", FileInfos: [{ FileId: sourceId }] });
+      assert.equal(((await v.DescribeTaskDetail({ TaskId: TaskId! })) as any).Status, "WAITING");
+      await v.DeleteMedia({ FileId: sourceId });
+      await v.ManageTask({ TaskId: blocker!, OperationType: "Abort" });
+      const { detail } = await waitForTask(v, TaskId!, { timeoutMs: 60_000 });
+      assert.equal(detail.Status, "FINISH");
+      assert.equal(detail.EditMediaTask.ErrCode, 60000);
+      assert.equal(detail.EditMediaTask.ErrCodeExt, "SourceFileError");
+      assert.match(detail.EditMediaTask.Message, new RegExp(`${sourceId} no longer exists`));
+      assert.equal(detail.EditMediaTask.Output.FileId, "");
+    } finally {
+      files.routes.delete("/hang.mp4");
+      await one.stop();
+    }
+  });
 });
