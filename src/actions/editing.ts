@@ -51,6 +51,20 @@ function outputConfig(o: { MediaName?: string; Type?: string; ClassId?: number; 
   return { MediaName: o.MediaName, Type: type as "mp4" | "hls", ClassId: o.ClassId, ExpireTime: expireTime };
 }
 
+/** Queues a task with the request's common task parameters (SessionId, SessionContext, TasksPriority). */
+function queueTask(ctx: ActionContext, taskType: string, input: object, fileId?: string): Promise<string> {
+  const p = ctx.params as { TasksPriority?: number; SessionId?: string; SessionContext?: string };
+  return submitTask(ctx.deps, {
+    appId: ctx.app.subAppId,
+    taskType,
+    fileId,
+    priority: p.TasksPriority,
+    sessionId: p.SessionId,
+    sessionContext: p.SessionContext,
+    input: input as Record<string, unknown>,
+  });
+}
+
 /** A source item of this application, or InvalidParameterValue.FileId. */
 async function sourceMedia(ctx: ActionContext, fileId: string, where: string): Promise<MediaRow> {
   const media = fileId ? await ctx.deps.store.getMedia(ctx.app.subAppId, fileId) : undefined;
@@ -338,15 +352,7 @@ export const editingActions: ActionFamily = {
         OutputConfig: { ...outputConfig(out), VideoStream: videoStream(out.VideoStream) },
         fileId: newFileId(),
       };
-      const TaskId = await submitTask(ctx.deps, {
-        appId: ctx.app.subAppId,
-        taskType: "EditMedia",
-        priority: p.TasksPriority,
-        sessionId: p.SessionId,
-        sessionContext: p.SessionContext,
-        input: input as unknown as Record<string, unknown>,
-      });
-      return { TaskId };
+      return { TaskId: await queueTask(ctx, "EditMedia", input) };
     },
   },
 
@@ -384,16 +390,7 @@ export const editingActions: ActionFamily = {
         });
       }
       const input: SplitMediaInput = { FileId: media.fileId, Segments: list };
-      const TaskId = await submitTask(ctx.deps, {
-        appId: ctx.app.subAppId,
-        taskType: "SplitMedia",
-        fileId: media.fileId,
-        priority: p.TasksPriority,
-        sessionId: p.SessionId,
-        sessionContext: p.SessionContext,
-        input: input as unknown as Record<string, unknown>,
-      });
-      return { TaskId };
+      return { TaskId: await queueTask(ctx, "SplitMedia", input, media.fileId) };
     },
   },
 
@@ -412,14 +409,7 @@ export const editingActions: ActionFamily = {
         sources,
         fileId: newFileId(),
       };
-      const TaskId = await submitTask(ctx.deps, {
-        appId: ctx.app.subAppId,
-        taskType: "ComposeMedia",
-        sessionId: p.SessionId,
-        sessionContext: p.SessionContext,
-        input: input as unknown as Record<string, unknown>,
-      });
-      return { TaskId };
+      return { TaskId: await queueTask(ctx, "ComposeMedia", input) };
     },
   },
 

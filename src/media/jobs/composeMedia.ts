@@ -6,22 +6,12 @@
 // of the item before fades out). The request was checked by the action (src/actions/editing.ts):
 // what reaches here is what openvod renders.
 import type { ProbedMedia } from "../probe.js";
-import { writeAtomically } from "../run.js";
 import { loadCaps } from "./caps.js";
 import { audioArgs, audioCodec, videoArgs, videoCodec } from "./codecs.js";
-import {
-  Budget,
-  checkComplete,
-  ffmpeg,
-  JobProgress,
-  mapError,
-  threadArgs,
-  threadCount,
-  throwIfAborted,
-} from "./ffmpeg.js";
+import { renderPlanned, type PlannedRun } from "./editMedia.js";
+import { Budget, threadArgs, threadCount, throwIfAborted } from "./ffmpeg.js";
 import { FilterGraph } from "./geometry.js";
 import { inspectSource, type SourceInfo } from "./source.js";
-import { fileMuxArgs } from "./transcode.js";
 import { badParameter, type JobContext, type Template } from "./types.js";
 import { num, secs, str } from "./values.js";
 
@@ -232,13 +222,13 @@ async function planCompose(
   budget: Budget,
   spec: ComposeSpec,
   sources: (id: string) => string,
-): Promise<{ args: string[]; duration: number; first: SourceInfo; container: string }> {
+): Promise<PlannedRun & { container: "mp4" | "mp3" }> {
   const caps = await loadCaps(ctx);
   const placed = await placeItems(ctx, budget, spec, sources);
   if (!placed.length) throw badParameter("the tracks hold no media");
   const total = Math.max(...placed.map((p) => p.start + p.shown));
   const out = spec.Output;
-  const container = str(out.Container, "mp4").toLowerCase();
+  const container = str(out.Container, "mp4").toLowerCase() === "mp3" ? "mp3" : "mp4";
   const pictures = placed.filter((p) => p.kind !== "Audio");
   const withVideo = container !== "mp3" && num(out.RemoveVideo) !== 1 && pictures.length > 0;
   const sounds = placed.filter((p) => p.kind !== "Sticker" && p.src.hasAudio);
@@ -330,21 +320,6 @@ export async function composeMedia(
 ): Promise<ComposeResult> {
   throwIfAborted(ctx.signal);
   const budget = new Budget(ctx.timeoutMs);
-  const progress = new JobProgress(ctx.onProgress, 1);
   const plan = await planCompose(ctx, budget, spec, sources);
-  let probed: ProbedMedia | undefined;
-  try {
-    await writeAtomically(output, async (tmp) => {
-      await ffmpeg(ctx, budget, plan.first, {
-        args: [...plan.args, ...fileMuxArgs(plan.container), tmp],
-        durationSec: plan.duration,
-        onProgress: progress.run(0),
-      });
-      probed = await checkComplete(ctx, budget, plan.first, tmp, plan.duration);
-    });
-  } catch (err) {
-    throw mapError(err, plan.first.absolute);
-  }
-  progress.done();
-  return { probed: probed! };
+  return { probed: await renderPlanned(ctx, budget, plan, output, plan.container) };
 }

@@ -87,7 +87,7 @@ async function planEdit(
   budget: Budget,
   clips: EditClip[],
   o: EditOptions,
-): Promise<{ args: string[]; duration: number; first: SourceInfo }> {
+): Promise<PlannedRun> {
   if (!clips.length) throw badParameter("nothing to edit");
   const caps = await loadCaps(ctx);
   const parts = await planParts(ctx, budget, clips);
@@ -175,20 +175,25 @@ async function planEdit(
   return { args, duration: parts.reduce((s, p) => s + p.duration, 0), first: parts[0]!.src };
 }
 
+/** A planned single ffmpeg run: its options up to the muxer, what it should last, its first source. */
+export interface PlannedRun {
+  args: string[];
+  duration: number;
+  first: SourceInfo;
+}
+
 /**
- * Writes the joined parts to `output` (mp4: the file; hls: the playlist, its segments beside
- * it), atomically: nothing is at `output` until the whole file is.
+ * Runs a planned job into `output` (mp4/mp3: the file; hls: the playlist, its segments beside
+ * it) atomically, so nothing is at `output` until all of it is, and reads the result back.
  */
-export async function editMedia(
+export async function renderPlanned(
   ctx: JobContext,
-  clips: EditClip[],
+  budget: Budget,
+  plan: PlannedRun,
   output: string,
-  o: EditOptions,
-): Promise<EditResult> {
-  throwIfAborted(ctx.signal);
-  const budget = new Budget(ctx.timeoutMs);
+  container: "mp4" | "hls" | "mp3",
+): Promise<ProbedMedia> {
   const progress = new JobProgress(ctx.onProgress, 1);
-  const plan = await planEdit(ctx, budget, clips, o);
   let probed: ProbedMedia | undefined;
   const run = async (out: string, mux: string[]) => {
     await ffmpeg(ctx, budget, plan.first, {
@@ -199,20 +204,33 @@ export async function editMedia(
     probed = await checkComplete(ctx, budget, plan.first, out, plan.duration);
   };
   try {
-    if (o.container === "hls") {
+    if (container === "hls") {
       await produceHls(output, async (dir, stem) => {
         const playlist = path.join(dir, `${stem}.m3u8`);
         await run(playlist, hlsMuxArgs(dir, stem, HLS_SEGMENT_SECONDS));
         probed = await measureHls(ctx.tools, playlist, probed!, budget.runTimeout(60_000), ctx.signal);
       });
     } else {
-      await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs("mp4")));
+      await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(container)));
     }
   } catch (err) {
     throw mapError(err, plan.first.absolute);
   }
   progress.done();
-  return { probed: probed! };
+  return probed!;
+}
+
+/** Writes the joined parts to `output`. */
+export async function editMedia(
+  ctx: JobContext,
+  clips: EditClip[],
+  output: string,
+  o: EditOptions,
+): Promise<EditResult> {
+  throwIfAborted(ctx.signal);
+  const budget = new Budget(ctx.timeoutMs);
+  const plan = await planEdit(ctx, budget, clips, o);
+  return { probed: await renderPlanned(ctx, budget, plan, output, o.container) };
 }
 
 /** The whole ffmpeg command line (after the executable) editMedia runs for an mp4: for the bench. */
