@@ -22,7 +22,7 @@ import { OpenvodProcess, waitForTask, type FileServer, type Vod } from "../test/
 import type { Cleanup } from "./proc.js";
 import { log, median, round } from "./stats.js";
 
-function jobContext(tools: MediaTools, threads: number): JobContext {
+export function jobContext(tools: MediaTools, threads: number): JobContext {
   return {
     tools,
     signal: new AbortController().signal,
@@ -43,7 +43,7 @@ function templateOf(definition: number): Template {
 }
 
 /** Runs ffmpeg with exactly these arguments; resolves with the wall time in seconds. */
-function runBare(tools: MediaTools, args: string[]): Promise<number> {
+export function runBare(tools: MediaTools, args: string[]): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(tools.ffmpeg, args, { stdio: ["ignore", "ignore", "pipe"] });

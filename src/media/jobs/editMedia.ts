@@ -60,8 +60,11 @@ interface Part {
 
 async function planParts(ctx: JobContext, budget: Budget, clips: EditClip[]): Promise<Part[]> {
   const parts: Part[] = [];
+  // Cuts of one file are probed once.
+  const probed = new Map<string, SourceInfo>();
   for (const clip of clips) {
-    const src = await inspectSource(ctx, budget, clip.file);
+    const src = probed.get(clip.file) ?? (await inspectSource(ctx, budget, clip.file));
+    probed.set(clip.file, src);
     if (src.category === "Image") throw badParameter(`${clip.label} is an image, not a video or audio file`);
     let win;
     try {
