@@ -14,7 +14,10 @@
 //   7. Upload of a 1 GiB file through openvod's COS endpoint (ApplyUpload, PutObject, CommitUpload)
 //      versus copying it with a bare node:http PUT handler, and openvod's peak RSS meanwhile
 //      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (5)).
-// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload), BENCH_CONNECTIONS (32),
+//   8. EditMedia of 3 cuts of a 720p clip versus the same ffmpeg command bare, and FastEditMedia
+//      of the same cuts as HLS (bench/editing.ts; knobs BENCH_EDIT_SECONDS (20 per cut),
+//      BENCH_EDIT_ROUNDS (2)).
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing), BENCH_CONNECTIONS (32),
 // BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
 // BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
 // BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
@@ -44,6 +47,7 @@ import { tc3Headers } from "../test/helpers/sign.js";
 import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } from "./transcode.js";
 import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.js";
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
+import { benchEditing, reportEditing, type EditingSummary } from "./editing.js";
 import { log, median, round } from "./stats.js";
 
 function envNumber(name: string, def: number, min: number): number {
@@ -67,7 +71,19 @@ const SUBMIT_CONCURRENCY = 8;
 const POLL_MS = 50;
 const GOAL_DESCRIBE_RATIO = 0.5;
 const WORKERS = 2;
-const SECTION_NAMES = ["describe", "tasks", "events", "transcode", "queue", "dispatch", "upload"] as const;
+const SECTION_NAMES = [
+  "describe",
+  "tasks",
+  "events",
+  "transcode",
+  "queue",
+  "dispatch",
+  "upload",
+  "editing",
+] as const;
+const EDIT_SECONDS = envNumber("BENCH_EDIT_SECONDS", 20, 1);
+const EDIT_ROUNDS = Math.floor(envNumber("BENCH_EDIT_ROUNDS", 2, 1));
+const GOAL_EDIT_RATIO = 1.1;
 const SECTIONS = new Set(
   (process.env.BENCH_SECTIONS || SECTION_NAMES.join(",")).split(",").map((x) => x.trim()),
 );
@@ -419,6 +435,7 @@ type Summary = ReturnType<typeof summarize> & {
   queue?: QueueSummary;
   dispatch?: DispatchSummary;
   upload?: UploadSummary;
+  editing?: EditingSummary;
 };
 
 function summarize(
@@ -609,6 +626,7 @@ function report(s: Summary, elapsedMs: number): string {
   }
   if (s.dispatch) out.push(...reportDispatch(s.dispatch, table), "");
   if (s.upload) out.push(...reportUpload(s.upload, table), "");
+  if (s.editing) out.push(...reportEditing(s.editing), "");
   out.push(`(bench took ${(elapsedMs / 1000).toFixed(0)} s)`, `BENCH_JSON ${JSON.stringify(s)}`, "");
   return out.join("\n");
 }
@@ -638,6 +656,12 @@ async function main(): Promise<void> {
     if (SECTIONS.has("queue")) {
       log(`generating a ${QUEUE_SECONDS} s 1280x720 clip`);
       await makeVideo(tools, hd.short, { width: 1280, height: 720, seconds: QUEUE_SECONDS });
+    }
+
+    const hdEdit = join(dir, "hd-edit.mp4");
+    if (SECTIONS.has("editing")) {
+      log(`generating a ${3 * EDIT_SECONDS} s 1280x720 clip`);
+      await makeVideo(tools, hdEdit, { width: 1280, height: 720, seconds: 3 * EDIT_SECONDS });
     }
 
     const files = await new FileServer(dir).start();
@@ -744,6 +768,19 @@ async function main(): Promise<void> {
         })
       : undefined;
 
+    const editing = SECTIONS.has("editing")
+      ? await benchEditing({
+          cleanup,
+          files,
+          tools,
+          source: { name: "hd-edit.mp4", path: hdEdit },
+          cutSeconds: EDIT_SECONDS,
+          rounds: EDIT_ROUNDS,
+          scratch: dir,
+          goal: GOAL_EDIT_RATIO,
+        })
+      : undefined;
+
     const summary: Summary = {
       ...summarize(describe, tasks, media),
       events,
@@ -751,6 +788,7 @@ async function main(): Promise<void> {
       queue,
       dispatch,
       upload,
+      editing,
     };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {

@@ -28,7 +28,7 @@ import { log, median, round } from "./stats.js";
 const CORES = availableParallelism();
 
 /** A job context whose job, alone, gets `threads` threads (as openvod's lone job gets every core). */
-function jobContext(tools: MediaTools, threads: number): JobContext {
+export function jobContext(tools: MediaTools, threads: number): JobContext {
   return {
     tools,
     signal: new AbortController().signal,
@@ -49,7 +49,7 @@ function templateOf(definition: number): Template {
 }
 
 /** Runs ffmpeg with exactly these arguments; resolves with the wall time in seconds. */
-function runBare(tools: MediaTools, args: string[]): Promise<number> {
+export function runBare(tools: MediaTools, args: string[]): Promise<number> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(tools.ffmpeg, args, { stdio: ["ignore", "ignore", "pipe"] });

@@ -78,7 +78,13 @@ describe("API protocol", () => {
     });
 
     it("an action of the spec openvod does not implement → UnsupportedOperation", async () => {
-      const e = await sdkError(() => server.client().EditMedia({ InputType: "File" } as any));
+      const e = await sdkError(() =>
+        server.client().LiveRealTimeClip({
+          StreamId: "s",
+          StartTime: "2024-01-01T00:00:00Z",
+          EndTime: "2024-01-01T00:01:00Z",
+        }),
+      );
       assert.equal(e.code, "UnsupportedOperation");
     });
 

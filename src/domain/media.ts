@@ -19,6 +19,8 @@ export interface IngestedMedia {
   classId?: number;
   sourceContext?: string;
   expireTime?: string;
+  /** MediaSourceData.SourceType: Upload unless given (VideoProcessing for edit outputs). */
+  sourceType?: string;
 }
 
 /** A new media item as uploads create it: SourceType Upload, no tags, never expiring by default. */
@@ -27,12 +29,24 @@ export function ingestedMedia(m: IngestedMedia, now: number): MediaRow {
     ...m,
     description: "",
     classId: m.classId ?? 0,
-    sourceType: "Upload",
+    sourceType: m.sourceType ?? "Upload",
     sourceContext: m.sourceContext ?? "",
     expireTime: m.expireTime || NEVER_EXPIRES,
     tags: [],
     createTime: now,
     updateTime: now,
+  };
+}
+
+/** A new item as the tasks that make one report it (EditMediaTaskOutput and its siblings). */
+export function mediaOutput(m: MediaRow, urls: Urls) {
+  return {
+    FileType: m.type,
+    FileUrl: urls.file(m.blobKey),
+    FileId: m.fileId,
+    MediaName: m.name,
+    ClassId: m.classId,
+    ExpireTime: m.expireTime,
   };
 }
 

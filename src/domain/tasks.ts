@@ -104,7 +104,7 @@ export function taskDetail(task: TaskRow, urls: Urls): Record<string, unknown> {
     CreateTime: isoTime(task.createTime),
     BeginProcessTime: taskTime(task.beginTime),
     FinishTime: taskTime(task.finishTime),
-    [kind.payloadField]: kind.view(task, urls),
+    ...(kind.payloadField ? { [kind.payloadField]: kind.view(task, urls) } : {}),
   } satisfies Fields<DescribeTaskDetailResponse>;
 }
 

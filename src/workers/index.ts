@@ -1,6 +1,9 @@
 // Which handler runs each task type: one entry per TASK_KINDS entry, which the compiler checks.
 import type { TaskTypeName } from "../domain/tasktypes/index.js";
 import type { TaskHandler } from "../queue/pool.js";
+import { discardComposeMedia, runComposeMedia } from "./composeMedia.js";
+import { discardEditMedia, runEditMedia } from "./editMedia.js";
+import { discardFastClipMedia, runFastClipMedia } from "./fastClipMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
@@ -8,6 +11,7 @@ import { runQualityInspect } from "./qualityInspect.js";
 import { runRebuild } from "./rebuild.js";
 import { discardNewMedia } from "./mediaJob.js";
 import { runRemoveWatermark } from "./removeWatermark.js";
+import { discardSplitMedia, runSplitMedia } from "./splitMedia.js";
 
 const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
@@ -17,6 +21,10 @@ const HANDLERS = {
   QualityEnhance: Object.assign(runRebuild, { discard: discardNewMedia }),
   RebuildMedia: Object.assign(runRebuild, { discard: discardNewMedia }),
   RemoveWatermarkTask: Object.assign(runRemoveWatermark, { discard: discardNewMedia }),
+  EditMedia: Object.assign(runEditMedia, { discard: discardEditMedia }),
+  SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
+  ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
+  FastClipMedia: Object.assign(runFastClipMedia, { discard: discardFastClipMedia }),
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

@@ -13,6 +13,7 @@ import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 import type { Deps } from "../domain/deps.js";
 import type { TaskRow } from "../store/types.js";
+import { discardItems } from "./newMedia.js";
 
 /** Share of the progress bar the download takes; probing and storing take the rest. */
 const DOWNLOAD_SHARE = 90;
@@ -80,8 +81,7 @@ async function fetchTo(
 /** An aborted pull stored the file (and cover) of an item that will never exist: removed. */
 export async function discardPullUpload(deps: Deps, task: TaskRow): Promise<void> {
   const fileId = (task.input as unknown as PullInput).fileId;
-  if (fileId && !(await deps.store.getMedia(task.appId, fileId)))
-    await deps.blobs.remove(blobKey(task.appId, fileId) + "/");
+  if (fileId) await discardItems(deps, task, [fileId]);
 }
 
 export async function runPullUpload(ctx: TaskContext): Promise<TaskResult> {

@@ -15,13 +15,18 @@ export interface VideoOptions {
   audio?: boolean;
   /** The container is chosen by ffmpeg from outPath's extension (mp4, mov, mkv, ts...). */
   container?: string;
+  /** A plain colour (lavfi color source, e.g. "red") instead of testsrc2: tells parts apart. */
+  color?: string;
+  /** Sine frequency of the audio track (Hz). */
+  tone?: number;
 }
 
 /** A testsrc2 video (libx264, yuv420p) with an optional 440 Hz sine track (aac, 48 kHz). */
 export async function makeVideo(tools: MediaTools, outPath: string, o: VideoOptions = {}): Promise<void> {
-  const { width = 320, height = 240, seconds = 2, fps = 25, audio = true } = o;
-  const args = ["-f", "lavfi", "-i", `testsrc2=size=${width}x${height}:rate=${fps}:duration=${seconds}`];
-  if (audio) args.push("-f", "lavfi", "-i", `sine=frequency=440:sample_rate=48000:duration=${seconds}`);
+  const { width = 320, height = 240, seconds = 2, fps = 25, audio = true, tone = 440 } = o;
+  const picture = o.color ? `color=c=${o.color}:` : "testsrc2=";
+  const args = ["-f", "lavfi", "-i", `${picture}size=${width}x${height}:rate=${fps}:duration=${seconds}`];
+  if (audio) args.push("-f", "lavfi", "-i", `sine=frequency=${tone}:sample_rate=48000:duration=${seconds}`);
   args.push("-map", "0:v:0");
   if (audio) args.push("-map", "1:a:0");
   args.push("-t", String(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p");

@@ -1,6 +1,9 @@
 // Every task type openvod runs, by its DescribeTaskDetail TaskType. Adding one: a module in this
 // folder (its view and events), a handler in src/workers keyed in src/workers/index.ts (the
 // compiler refuses a type without one), and the actions that submit it.
+import { composeMedia } from "./composeMedia.js";
+import { editMedia } from "./editMedia.js";
+import { fastClipMedia } from "./fastClipMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
 import { procedure } from "./procedure.js";
@@ -9,6 +12,7 @@ import { qualityInspect } from "./qualityInspect.js";
 import { qualityEnhance } from "./qualityEnhance.js";
 import { rebuildMedia } from "./rebuildMedia.js";
 import { removeWatermark } from "./removeWatermark.js";
+import { splitMedia } from "./splitMedia.js";
 
 export const TASK_KINDS = {
   PullUpload: pullUpload,
@@ -18,6 +22,10 @@ export const TASK_KINDS = {
   QualityEnhance: qualityEnhance,
   RebuildMedia: rebuildMedia,
   RemoveWatermarkTask: removeWatermark,
+  EditMedia: editMedia,
+  SplitMedia: splitMedia,
+  ComposeMedia: composeMedia,
+  FastClipMedia: fastClipMedia,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

@@ -10,8 +10,8 @@ export interface TaskKind {
   taskType: string;
   /** The label inside the TaskId. */
   idKind: string;
-  /** The DescribeTaskDetail field that carries this type's payload. */
-  payloadField: string;
+  /** The DescribeTaskDetail field that carries this type's payload (none for a type the spec gives none). */
+  payloadField?: string;
   /** The payload object (shaped against the spec afterwards). */
   view(task: TaskRow, urls: Urls): Record<string, unknown>;
   /** The events the finished task emits (its completion event, and any other it causes). */
@@ -47,4 +47,9 @@ export function completionEvent(
   urls: Urls,
 ): EventSpec {
   return { type, field, payload: kind.view(task, urls) };
+}
+
+/** The Status of the editing tasks' payloads, which know only PROCESSING and FINISH. */
+export function editTaskStatus(task: TaskRow): "PROCESSING" | "FINISH" {
+  return task.status === "FINISH" || task.status === "ABORTED" ? "FINISH" : "PROCESSING";
 }

@@ -33,3 +33,5 @@ export {
 export { targetGeometry, type Geometry } from "./geometry.js";
 export { inspectQuality, type InspectResult, type InspectSpan } from "./qualityInspect.js";
 export { findOverlay, removeOverlay, type Box } from "./removeWatermark.js";
+export { editMedia, editMediaArgs, type EditClip, type EditOptions } from "./editMedia.js";
+export { resolveWindow } from "./source.js";

@@ -149,7 +149,7 @@ async function planTranscode(
 }
 
 /** Muxer options of a single-file container (every one but hls). */
-function fileMuxArgs(container: string): string[] {
+export function fileMuxArgs(container: string): string[] {
   const mux = ["-f", muxerOf(container)];
   if (container === "mp4" || container === "m4a")
     mux.push("-movflags", "+faststart", "-strict", "experimental");
@@ -214,24 +214,8 @@ async function transcodeJob(
     await produceHls(output, async (dir, stem) => {
       const segmentType = str(template.SegmentType, "ts").toLowerCase();
       const fmp4 = segmentType === "fmp4" || segmentType.startsWith("mp4");
-      const mux = [
-        "-f",
-        "hls",
-        "-hls_time",
-        secs(hlsTime),
-        "-hls_playlist_type",
-        "vod",
-        "-hls_list_size",
-        "0",
-      ];
-      if (fmp4) {
-        mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", `${stem}_init.mp4`);
-        mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.m4s`));
-      } else {
-        mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
-      }
       const playlist = path.join(dir, `${stem}.m3u8`);
-      await run(playlist, mux);
+      await run(playlist, hlsMuxArgs(dir, stem, hlsTime, fmp4));
       probed = await measureHls(ctx.tools, playlist, probed!, budget.runTimeout(60_000), ctx.signal);
     });
   } else {
@@ -240,12 +224,24 @@ async function transcodeJob(
   return { probed: probed! };
 }
 
+/** Options of ffmpeg's hls muxer for a VOD playlist `<dir>/<stem>.m3u8` and its segments. */
+export function hlsMuxArgs(dir: string, stem: string, hlsTime: number, fmp4 = false): string[] {
+  const mux = ["-f", "hls", "-hls_time", secs(hlsTime), "-hls_playlist_type", "vod", "-hls_list_size", "0"];
+  if (fmp4) {
+    mux.push("-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", `${stem}_init.mp4`);
+    mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.m4s`));
+  } else {
+    mux.push("-hls_segment_filename", path.join(patternSafe(dir), `${patternSafe(stem)}_%05d.ts`));
+  }
+  return mux;
+}
+
 /**
  * Builds an HLS playlist and its segments in a temporary directory beside `output`, then moves
  * the segments next to `output` and renames the playlist last: a reader that finds the
  * playlist finds every segment it lists. On failure nothing stays behind.
  */
-async function produceHls(
+export async function produceHls(
   output: string,
   produce: (dir: string, stem: string) => Promise<void>,
 ): Promise<void> {
