@@ -1,6 +1,7 @@
 // The action registry: every action openvod implements, by family. Actions in the spec but
 // not here answer UnsupportedOperation (see src/http/api.ts).
 import { appActions } from "./apps.js";
+import { domainActions } from "./domains.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
@@ -18,5 +19,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...eventActions,
     ...templateActions,
     ...processActions,
+    ...domainActions,
   }),
 );

@@ -11,6 +11,7 @@ import { registerObjectFiles } from "./files.js";
 import { createApi } from "./api.js";
 import { cosRewriteUrl, registerCos } from "../cos/routes.js";
 import { registerUgc } from "./ugc.js";
+import { registerHotlink } from "./hotlink.js";
 import { randomUUID } from "node:crypto";
 import { maxHeaderSize } from "node:http";
 import type { Duplex } from "node:stream";
@@ -100,6 +101,9 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await registerCos(app, deps);
   // The web and mobile upload SDKs' endpoint (client upload signatures).
   await registerUgc(app, deps);
+
+  // Key hotlink protection of the applications that switched it on, before any file is served.
+  registerHotlink(app, deps);
 
   // Files: streamed from (or redirected to) object storage, or served from the local directory.
   if (deps.blobs instanceof S3BlobStore) {
