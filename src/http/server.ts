@@ -12,6 +12,7 @@ import { createApi } from "./api.js";
 import { cosRewriteUrl, registerCos } from "../cos/routes.js";
 import { registerUgc } from "./ugc.js";
 import { registerHotlink } from "./hotlink.js";
+import { registerConsole } from "./console.js";
 import { randomUUID } from "node:crypto";
 import { maxHeaderSize } from "node:http";
 import type { Duplex } from "node:stream";
@@ -101,6 +102,9 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
   await registerCos(app, deps);
   // The web and mobile upload SDKs' endpoint (client upload signatures).
   await registerUgc(app, deps);
+
+  // The web console (static files; it signs its API calls in the browser).
+  registerConsole(app, deps);
 
   // Key hotlink protection of the applications that switched it on, before any file is served.
   registerHotlink(app, deps);
