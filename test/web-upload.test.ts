@@ -8,17 +8,20 @@
 // The refusals (expired, tampered, reused one-time, other-application signatures) are checked
 // over plain HTTP with their exact codes.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { promisify } from "node:util";
 import { locateMediaTools } from "../src/media/tools.js";
 import { launchBrowser, TlsFront, withPage, type Browser } from "./helpers/browser.js";
 import { makeImage, makeVideo } from "./helpers/media.js";
 import {
   APP_ID,
   FileServer,
+  REPO_ROOT,
   SECRET_ID,
   SECRET_KEY,
   startOpenvod,
@@ -312,5 +315,27 @@ describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () =
     const prepared = await ugc("PrepareUploadUGC", { signature: sign(fields()) });
     assert.equal(prepared.code, 0);
     assert.equal(prepared.data.appId, APP_ID);
+  });
+
+  it("openvod sign-upload prints a signature openvod accepts, with its options", async () => {
+    const run = (...args: string[]) =>
+      promisify(execFile)(
+        process.execPath,
+        [join(REPO_ROOT, "dist/src/cli/main.js"), "sign-upload", ...args],
+        {
+          env: { ...process.env, OPENVOD_SECRET_ID: SECRET_ID, OPENVOD_SECRET_KEY: SECRET_KEY },
+        },
+      );
+    const { stdout } = await run("--one-time", "--sub-app-id", String(subApp), "--source-context", "cli");
+    const signature = stdout.trim();
+    const original = new URLSearchParams(Buffer.from(signature, "base64").subarray(20).toString());
+    assert.equal(original.get("secretId"), SECRET_ID);
+    assert.equal(original.get("oneTimeValid"), "1");
+    assert.equal(Number(original.get("expireTime")) - Number(original.get("currentTimeStamp")), 3600);
+    const a = await apply(signature);
+    assert.equal(a.code, 0, a.message);
+    assert.equal(a.data.appId, subApp);
+    assert.equal((await apply(signature)).code, 10004, "one-time");
+    await assert.rejects(run("--expire-sec", "7776001"), /--expire-sec must be from 1 to 7776000/);
   });
 });
