@@ -3,23 +3,12 @@
 // The page holds no secret and the server keeps no console session: the operator signs in with
 // a key, which stays in the tab, and every call is a signed API request like any SDK's. A strict
 // Content-Security-Policy keeps scripts to these files, so a media name can never run as code.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { FastifyInstance, FastifyReply } from "fastify";
 import type { Deps } from "../domain/deps.js";
-
-function consoleDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "console", "index.html"))) return join(dir, "console");
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error("console/index.html not found above " + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
+import { packageFile } from "../packageFile.js";
 
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
@@ -28,7 +17,7 @@ const TYPES: Record<string, string> = {
 };
 
 export function registerConsole(app: FastifyInstance, deps: Deps): void {
-  const dir = consoleDir();
+  const dir = dirname(packageFile("console", "index.html"));
   const hlsBundle = join(
     dirname(createRequire(import.meta.url).resolve("hls.js/package.json")),
     "dist/hls.min.js",
