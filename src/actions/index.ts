@@ -2,6 +2,7 @@
 // not here answer UnsupportedOperation (see src/http/api.ts).
 import { appActions } from "./apps.js";
 import { editingActions } from "./editing.js";
+import { domainActions } from "./domains.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
@@ -22,5 +23,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...processActions,
     ...qualityActions,
     ...editingActions,
+    ...domainActions,
   }),
 );

@@ -37,7 +37,10 @@ export function clientOptions(cmd: Command): Command {
     );
 }
 
-export async function makeClient(o: ClientOptions & { dataDir?: string }): Promise<VodClient> {
+/** The key pair the CLI acts with (see clientOptions' help for the order). */
+export async function resolveKeys(
+  o: Omit<ClientOptions, "endpoint"> & { dataDir?: string },
+): Promise<{ secretId: string; secretKey: string }> {
   let secretId = o.secretId ?? process.env.OPENVOD_SECRET_ID ?? process.env.TENCENTCLOUD_SECRET_ID;
   let secretKey = o.secretKey ?? process.env.OPENVOD_SECRET_KEY ?? process.env.TENCENTCLOUD_SECRET_KEY;
   if (!secretId || !secretKey) {
@@ -54,8 +57,13 @@ export async function makeClient(o: ClientOptions & { dataDir?: string }): Promi
       );
     }
   }
+  return { secretId: secretId!, secretKey: secretKey! };
+}
+
+export async function makeClient(o: ClientOptions & { dataDir?: string }): Promise<VodClient> {
+  const { secretId, secretKey } = await resolveKeys(o);
   return new tencentcloud.vod.v20180717.Client({
-    credential: { secretId: secretId!, secretKey: secretKey! },
+    credential: { secretId, secretKey },
     region: "ap-guangzhou",
     profile: { httpProfile: { endpoint: o.endpoint, protocol: "http://", reqTimeout: 30 } },
   });

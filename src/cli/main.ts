@@ -5,6 +5,7 @@ import { flagOf, loadConfig, prepareKeys, SETTINGS, type SettingName } from "../
 import { createLogger, startOpenvod } from "../app.js";
 import { eventsCommand } from "./events.js";
 import { uploadCommand } from "./upload.js";
+import { signUploadCommand } from "./signUpload.js";
 
 const program = new Command("openvod").description(
   "A self-hosted server that speaks Tencent Cloud VOD's API",
@@ -53,6 +54,7 @@ serve.action(async (opts: Record<string, string | undefined>) => {
 
 eventsCommand(program);
 uploadCommand(program);
+signUploadCommand(program);
 
 program
   .command("support-table")

@@ -118,9 +118,14 @@ export async function createUploadSession(
     expireTime,
   };
   await deps.store.insertUploadSession(row);
+  return appliedUpload(row);
+}
+
+/** What ApplyUpload answered for a session (the web SDK asks again when it resumes one). */
+export function appliedUpload(row: UploadSessionRow): AppliedUpload {
   return {
-    StorageBucket: bucketOf(appId),
-    StorageRegion: p.StorageRegion,
+    StorageBucket: bucketOf(row.appId),
+    StorageRegion: (row.params as unknown as UploadParams).StorageRegion,
     VodSessionKey: row.sessionKey,
     MediaStoragePath: "/" + row.mediaKey,
     CoverStoragePath: row.coverKey ? "/" + row.coverKey : "",
@@ -128,7 +133,7 @@ export async function createUploadSession(
       SecretId: row.secretId,
       SecretKey: row.secretKey,
       Token: row.token,
-      ExpiredTime: Math.floor(expireTime / 1000),
+      ExpiredTime: Math.floor(row.expireTime / 1000),
     },
   };
 }

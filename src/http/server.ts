@@ -10,6 +10,9 @@ import { S3BlobStore } from "../blobs/s3.js";
 import { registerObjectFiles } from "./files.js";
 import { createApi } from "./api.js";
 import { cosRewriteUrl, registerCos } from "../cos/routes.js";
+import { registerUgc } from "./ugc.js";
+import { registerHotlink } from "./hotlink.js";
+import { registerConsole } from "./console.js";
 import { randomUUID } from "node:crypto";
 import { maxHeaderSize } from "node:http";
 import type { Duplex } from "node:stream";
@@ -97,6 +100,14 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
 
   // The COS-compatible object endpoint of ApplyUpload/CommitUpload: its own body handling.
   await registerCos(app, deps);
+  // The web and mobile upload SDKs' endpoint (client upload signatures).
+  await registerUgc(app, deps);
+
+  // The web console (static files; it signs its API calls in the browser).
+  registerConsole(app, deps);
+
+  // Key hotlink protection of the applications that switched it on, before any file is served.
+  registerHotlink(app, deps);
 
   // Files: streamed from (or redirected to) object storage, or served from the local directory.
   if (deps.blobs instanceof S3BlobStore) {

@@ -13,9 +13,8 @@
 //   flags:  bitmask 1 = required, 2 = output_required, 4 = value_allowed_null, 8 = disabled
 //   maxItems: lists only, when the spec's prose states a length limit for requests
 
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { packageFile } from "../packageFile.js";
 import { errors, type ApiError } from "../protocol/errors.js";
 
 export type MemberKind = "string" | "int" | "float" | "bool" | "object" | "list";
@@ -71,18 +70,6 @@ type RawSchema = {
 
 let cached: Schema | undefined;
 
-function locate(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, "spec", "vod-schema.json");
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(dir);
-    if (parent === dir)
-      throw new Error("spec/vod-schema.json not found above " + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-}
-
 const SCALAR_OF: Record<string, Scalar> = {
   string: "string",
   datetime_iso: "string",
@@ -94,7 +81,7 @@ const SCALAR_OF: Record<string, Scalar> = {
 
 function load(): Schema {
   if (cached) return cached;
-  const raw = JSON.parse(readFileSync(locate(), "utf8")) as RawSchema;
+  const raw = JSON.parse(readFileSync(packageFile("spec", "vod-schema.json"), "utf8")) as RawSchema;
   const types = new Map<string, TypeInfo>();
   for (const [name, list] of Object.entries(raw.objects)) {
     const members: Member[] = list.map(([n, kind, member, flags, maxItems]) => ({

@@ -1,0 +1,147 @@
+// The web console at /console/ in a real headless Chromium against a real openvod process: the
+// operator signs in with the key (kept in the tab's sessionStorage only), the console lists the
+// application's media (a name with markup shows as text) and finds it by search, lists tasks
+// and follows a new one to FINISH, shows a task's detail, and plays an HLS output with hls.js
+// (the video's currentTime advances). The page itself carries no secret and a strict CSP.
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
+import { locateMediaTools } from "../src/media/tools.js";
+import { launchBrowser, withPage, type Browser } from "./helpers/browser.js";
+import { makeVideo } from "./helpers/media.js";
+import {
+  FileServer,
+  SECRET_ID,
+  SECRET_KEY,
+  startOpenvod,
+  tempDir,
+  waitForTask,
+  type OpenvodProcess,
+  type Vod,
+} from "./helpers/server.js";
+
+const NAME = `console <img src=x onerror="window.pwned=1"> clip`;
+
+describe("web console", () => {
+  let server: OpenvodProcess;
+  let vod: Vod;
+  let files: FileServer;
+  let browser: Browser;
+  const dir = tempDir("openvod-console-");
+  let fileId = "";
+
+  before(async () => {
+    const tools = await locateMediaTools();
+    await makeVideo(tools, join(dir, "clip.mp4"), { width: 160, height: 90, seconds: 3 });
+    files = await new FileServer(dir).start();
+    server = await startOpenvod();
+    vod = server.client();
+    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, MediaName: NAME });
+    const { detail } = await waitForTask(vod, TaskId!);
+    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
+    fileId = detail.PullUploadTask.FileId;
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    await files?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const signIn = async (page: Page, key = SECRET_KEY) => {
+    await page.goto(`${server.url}/console`);
+    await page.fill("#secret-id", SECRET_ID);
+    await page.fill("#secret-key", key);
+    await page.click("#login button[type=submit]");
+  };
+
+  it("serves a page without secrets, under a strict Content-Security-Policy", async () => {
+    const res = await fetch(`${server.url}/console/`);
+    assert.equal(res.status, 200);
+    const csp = res.headers.get("content-security-policy")!;
+    assert.match(csp, /script-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    const html = await res.text();
+    assert.ok(!html.includes(SECRET_ID) && !html.includes(SECRET_KEY));
+    for (const name of ["console.js", "console.css", "hls.min.js"]) {
+      assert.equal((await fetch(`${server.url}/console/${name}`)).status, 200, name);
+    }
+    assert.equal((await fetch(`${server.url}/console/..%2Fpackage.json`)).status, 404);
+    assert.equal((await fetch(`${server.url}/console/credentials.json`)).status, 404);
+  });
+
+  it("refuses a wrong key with the API's error", async () => {
+    await withPage(browser, "console-wrong-key", async (page) => {
+      await signIn(page, "not-the-key-0000000000000000000");
+      await page.waitForFunction(() => document.getElementById("login-error")!.textContent !== "");
+      assert.match((await page.textContent("#login-error")) ?? "", /AuthFailure\.SignatureFailure/);
+      assert.equal(await page.isHidden("#workspace"), true);
+    });
+  });
+
+  it("lists and searches media, plays HLS, follows a task to FINISH, signs out", async () => {
+    await withPage(browser, "console", async (page) => {
+      await signIn(page);
+      await page.waitForSelector("#login", { state: "hidden" });
+      const row = page.locator(`#media tr[data-file-id="${fileId}"]`);
+      await row.waitFor();
+      assert.equal(await row.locator("td").nth(1).textContent(), NAME, "the name shows as text");
+      assert.equal(await page.evaluate(() => (window as any).pwned), undefined);
+      // The key is in this tab's sessionStorage only.
+      assert.equal(await page.evaluate(() => localStorage.length), 0);
+      assert.match(
+        await page.evaluate(() => sessionStorage.getItem("openvod.console") ?? ""),
+        /SecretKey|key/,
+      );
+
+      await page.fill("#search-text", "no such words");
+      await page.click("#search button");
+      await page.waitForFunction(() => document.querySelectorAll("#media tbody tr").length === 0);
+      await page.fill("#search-text", "console");
+      await page.click("#search button");
+      await row.waitFor();
+
+      // A task submitted elsewhere appears and is followed to FINISH while the list is shown.
+      await page.click('nav button[data-tab="tasks"]');
+      await page.locator("#tasks tbody tr").first().waitFor();
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: fileId,
+        MediaProcessTask: { AdaptiveDynamicStreamingTaskSet: [{ Definition: 10 }] },
+      });
+      const task = page.locator(`#tasks tr[data-task-id="${TaskId}"]`);
+      await task.waitFor({ timeout: 20_000 });
+      await page.waitForSelector(`#tasks tr[data-task-id="${TaskId}"][data-status="FINISH"]`, {
+        timeout: 120_000,
+      });
+      await task.click();
+      await page.waitForFunction(
+        (id) => (document.getElementById("task-detail")!.textContent ?? "").includes(id),
+        TaskId!,
+      );
+      const detail = JSON.parse((await page.textContent("#task-detail"))!);
+      assert.equal(detail.TaskType, "Procedure");
+      assert.equal(detail.ProcedureTask.FileId, fileId);
+
+      // The player picks the HLS output and plays it through hls.js.
+      await page.click('nav button[data-tab="media"]');
+      await row.locator("button").click();
+      await page.waitForFunction(() => /\.m3u8/.test(document.querySelector("video")!.dataset.src ?? ""));
+      await page.waitForFunction(() => document.querySelector("video")!.currentTime > 0.5, null, {
+        timeout: 30_000,
+      });
+      assert.ok(
+        await page.evaluate(() => document.querySelector("video")!.src.startsWith("blob:")),
+        "MSE via hls.js",
+      );
+
+      await page.click("#signout");
+      await page.waitForSelector("#login:not([hidden])");
+      assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+    });
+  });
+});
