@@ -264,7 +264,9 @@ describe("Key hotlink protection on /files/", () => {
     browser = await launchBrowser();
     const signed = signUrl(mp4Url);
     const r = await withPage(browser, "hotlink-video", async (page) => {
-      await page.goto(`${files.url}/none`).catch(() => {});
+      await page.goto(`${files.url}/none`, { waitUntil: "load" }).catch(() => {});
+      // The 404 page may still be committing: evaluating then races its navigation.
+      await page.waitForLoadState("load");
       return await page.evaluate(
         async ([good, bad]) => {
           const play = (src: string) =>
