@@ -2,6 +2,7 @@
 // in the task's state once made, and shown as the task's Output in the cloud's shape.
 import type { MediaRow } from "../../store/types.js";
 import type { Urls } from "../deps.js";
+import { mediaOutput as outputOf } from "../media.js";
 
 /** What a task that makes one media item keeps in its state. */
 export interface MediaOutputState {
@@ -12,15 +13,7 @@ export interface MediaOutputState {
 /** Output {FileType, FileUrl, FileId, MediaName, ClassId, ExpireTime}; undefined until made. */
 export function mediaOutput(task: { state: Record<string, unknown> }, urls: Urls) {
   const m = (task.state as MediaOutputState).media;
-  if (!m) return undefined;
-  return {
-    FileType: m.type,
-    FileUrl: urls.file(m.blobKey),
-    FileId: m.fileId,
-    MediaName: m.name,
-    ClassId: m.classId,
-    ExpireTime: m.expireTime,
-  };
+  return m ? outputOf(m, urls) : undefined;
 }
 
 export const outputMetaData = (task: { state: Record<string, unknown> }) =>
