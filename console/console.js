@@ -1,7 +1,9 @@
 // openvod's web console. Every call is an API request signed here with the operator's key
 // (TC3-HMAC-SHA256 through WebCrypto), so the console can do exactly what the key can and the
 // server holds no console session. The key lives in this tab's sessionStorage only. Values from
-// the API are put on the page as text (textContent), never as HTML.
+// the API are put on the page as text (textContent), never as HTML. Where the application's
+// domain has Key hotlink protection on, the player signs its URLs here with the Key that
+// DescribeVodDomains hands to the same key holder, as an application's server would.
 "use strict";
 
 const VERSION = "2018-07-17";
@@ -65,6 +67,63 @@ async function api(action, params = {}) {
     throw err;
   }
   return answer;
+}
+
+/** MD5 of a string's UTF-8 bytes, as hex (RFC 1321; WebCrypto has none and URL signatures need it). */
+function md5(text) {
+  const bytes = enc.encode(text);
+  const blocks = ((bytes.length + 8) >>> 6) + 1;
+  const w = new Uint32Array(blocks * 16);
+  for (let i = 0; i < bytes.length; i++) w[i >> 2] |= bytes[i] << ((i % 4) * 8);
+  w[bytes.length >> 2] |= 0x80 << ((bytes.length % 4) * 8);
+  w[blocks * 16 - 2] = (bytes.length * 8) >>> 0;
+  w[blocks * 16 - 1] = Math.floor(bytes.length / 0x20000000);
+  const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
+  const K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32) | 0);
+  const h = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  for (let o = 0; o < w.length; o += 16) {
+    let [a, b, c, d] = h;
+    for (let i = 0; i < 64; i++) {
+      const r = i >> 4;
+      const f =
+        r === 0 ? (b & c) | (~b & d) : r === 1 ? (d & b) | (~d & c) : r === 2 ? b ^ c ^ d : c ^ (b | ~d);
+      const g = r === 0 ? i : r === 1 ? (5 * i + 1) % 16 : r === 2 ? (3 * i + 5) % 16 : (7 * i) % 16;
+      const s = S[r * 4 + (i % 4)];
+      const x = (a + f + K[i] + w[o + g]) | 0;
+      [a, d, c] = [d, c, b];
+      b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
+    }
+    h[0] = (h[0] + a) | 0;
+    h[1] = (h[1] + b) | 0;
+    h[2] = (h[2] + c) | 0;
+    h[3] = (h[3] + d) | 0;
+  }
+  return hex(new Uint8Array(new Uint32Array(h).buffer));
+}
+
+/**
+ * A playback URL signed for Key hotlink protection (Tencent doc 266/14047): t (hex expiry), a
+ * random us, sign = md5(Key + directory + t + us). openvod signs the segment URLs of a signed
+ * HLS playlist itself, so hls.js needs only the first URL signed.
+ */
+function signPlaybackUrl(url, key, validSec) {
+  const u = new URL(url);
+  const t = (Math.floor(Date.now() / 1000) + validSec).toString(16);
+  const us = hex(crypto.getRandomValues(new Uint8Array(8)));
+  const dir = u.pathname.slice(0, u.pathname.lastIndexOf("/") + 1);
+  u.search = new URLSearchParams({ t, us, sign: md5(key + dir + t + us) }).toString();
+  return u.href;
+}
+
+/** The application's Key hotlink policy by domain (host), as DescribeVodDomains reports it. */
+async function signingKeys() {
+  const r = await api("DescribeVodDomains", {});
+  const keys = new Map();
+  for (const d of r.DomainSet ?? []) {
+    const p = d.UrlSignatureAuthPolicy;
+    if (p?.Status === "Enabled" && p.EncryptedKey) keys.set(String(d.Domain).toLowerCase(), p.EncryptedKey);
+  }
+  return keys;
 }
 
 function cell(tr, text, cls) {
@@ -154,6 +213,13 @@ async function openPlayer(fileId) {
   for (const a of m.AdaptiveDynamicStreamingInfo?.AdaptiveDynamicStreamingSet ?? []) {
     if (a.Url) sources.push([`${a.Package} ${a.Definition}`, a.Url]);
   }
+  // Signed for a while past the file's length, so a paused player can still go on.
+  const keys = await signingKeys();
+  const validSec = 3600 + 2 * Math.ceil(Number(m.MetaData?.Duration) || 0);
+  const signed = (url) => {
+    const key = keys.get(new URL(url, location.href).host.toLowerCase());
+    return key ? signPlaybackUrl(new URL(url, location.href).href, key, validSec) : url;
+  };
   $("player").hidden = false;
   $("player-title").textContent = m.BasicInfo?.Name || fileId;
   const list = $("player-sources");
@@ -162,12 +228,12 @@ async function openPlayer(fileId) {
     const li = document.createElement("li");
     const b = document.createElement("button");
     b.textContent = label;
-    b.addEventListener("click", () => play(url));
+    b.addEventListener("click", () => play(signed(url)));
     li.appendChild(b);
     list.appendChild(li);
   }
   const hlsSource = sources.find(([, u]) => /\.m3u8(\?|$)/.test(u));
-  if (sources.length) play((hlsSource ?? sources[0])[1]);
+  if (sources.length) play(signed((hlsSource ?? sources[0])[1]));
 }
 
 function play(url) {

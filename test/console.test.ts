@@ -2,8 +2,11 @@
 // operator signs in with the key (kept in the tab's sessionStorage only), the console lists the
 // application's media (a name with markup shows as text) and finds it by search, lists tasks
 // and follows a new one to FINISH, shows a task's detail, and plays an HLS output with hls.js
-// (the video's currentTime advances). The page itself carries no secret and a strict CSP.
+// (the video's currentTime advances), also with Key hotlink protection on, when it signs the
+// playlist's URL itself and every segment request is signed. The page carries no secret and a
+// strict CSP.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,6 +25,7 @@ import {
   type Vod,
 } from "./helpers/server.js";
 
+const HOTLINK_KEY = "consoleHotlinkKey01";
 const NAME = `console <img src=x onerror="window.pwned=1"> clip`;
 
 describe("web console", () => {
@@ -143,5 +147,49 @@ describe("web console", () => {
       await page.waitForSelector("#login:not([hidden])");
       assert.equal(await page.evaluate(() => sessionStorage.length), 0);
     });
+  });
+  it("with Key hotlink protection on, the player signs the HLS URL and plays it; segments are signed", async () => {
+    const domain = (await vod.DescribeVodDomains({})).DomainSet![0]!.Domain!;
+    await vod.ModifyVodDomainConfig({
+      Domain: domain,
+      UrlSignatureAuthPolicy: { Status: "Enabled", EncryptedKey: HOTLINK_KEY },
+    });
+    try {
+      const info: any = await vod.DescribeMediaInfos({ FileIds: [fileId] });
+      const master = info.MediaInfoSet[0].AdaptiveDynamicStreamingInfo.AdaptiveDynamicStreamingSet[0].Url;
+      assert.equal((await fetch(master)).status, 403, "unsigned, the stream is refused");
+      await withPage(browser, "console-signed-hls", async (page) => {
+        const media: { url: string; status: number }[] = [];
+        page.on("response", (r) => {
+          if (r.url().includes("/files/")) media.push({ url: r.url(), status: r.status() });
+        });
+        await signIn(page);
+        await page.waitForSelector("#login", { state: "hidden" });
+        // The console's MD5 (WebCrypto has none) agrees with Node's.
+        for (const text of ["", "abc", "ключ/dir/", "x".repeat(1000)]) {
+          assert.equal(
+            await page.evaluate((t) => (window as any).md5(t), text),
+            createHash("md5").update(text).digest("hex"),
+          );
+        }
+        const row = page.locator(`#media tr[data-file-id="${fileId}"]`);
+        await row.locator("button").click();
+        await page.waitForFunction(() => /\.m3u8\?/.test(document.querySelector("video")!.dataset.src ?? ""));
+        await page.waitForFunction(() => document.querySelector("video")!.currentTime > 0.5, null, {
+          timeout: 30_000,
+        });
+        const src = new URL(await page.evaluate(() => document.querySelector("video")!.dataset.src!));
+        assert.equal(src.origin + src.pathname, master);
+        assert.match(src.search, /^\?t=[0-9a-f]+&us=[0-9a-f]+&sign=[0-9a-f]{32}$/);
+        const segments = media.filter((m) => /\.(ts|m4s)\?/.test(m.url) || /_init\.mp4\?/.test(m.url));
+        assert.ok(segments.length > 0, `segment requests: ${media.map((m) => m.url).join("\n")}`);
+        for (const m of media) {
+          assert.match(new URL(m.url).search, /[?&]sign=[0-9a-f]{32}/, m.url);
+          assert.ok(m.status === 200 || m.status === 206, `${m.status} ${m.url}`);
+        }
+      });
+    } finally {
+      await vod.ModifyVodDomainConfig({ Domain: domain, UrlSignatureAuthPolicy: { Status: "Disabled" } });
+    }
   });
 });
