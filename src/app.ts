@@ -129,6 +129,8 @@ export async function startOpenvod(
       while ((await store.purgeTasks(before, PURGE_BATCH)) === PURGE_BATCH)
         await new Promise((r) => setImmediate(r));
       await store.purgeEvents(deps.now() - EVENT_RETENTION_MS);
+      // Uses of signatures that have expired: such a signature is refused before its uses count.
+      await store.purgeSignatureUses(deps.now());
     } catch (err) {
       log.error({ err }, "purging old tasks failed");
     } finally {

@@ -5,14 +5,13 @@
 // URL signed, and a preview (exper) playlist is cut. A Chromium <video> plays a signed URL and
 // fails on an unsigned one.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
-import { get as httpGet } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { locateMediaTools } from "../src/media/tools.js";
 import { launchBrowser, withPage, type Browser } from "./helpers/browser.js";
 import { makeVideo } from "./helpers/media.js";
+import { signPlaybackUrl, statusFrom } from "./helpers/sign.js";
 import {
   FileServer,
   sdkError,
@@ -25,37 +24,8 @@ import {
 
 const KEY = "hotlinkTestKey0123";
 
-/** The documented signature: md5(KEY + Dir + t + exper + rlimit + us), t in lowercase hex. */
-function signUrl(
-  url: string,
-  o: { t?: number; exper?: number; rlimit?: number; us?: string; key?: string } = {},
-) {
-  const u = new URL(url);
-  const t = (o.t ?? Math.floor(Date.now() / 1000) + 600).toString(16);
-  const exper = o.exper === undefined ? "" : String(o.exper);
-  const rlimit = o.rlimit === undefined ? "" : String(o.rlimit);
-  const us = o.us ?? "";
-  const dir = u.pathname.slice(0, u.pathname.lastIndexOf("/") + 1);
-  const sign = createHash("md5")
-    .update((o.key ?? KEY) + dir + t + exper + rlimit + us)
-    .digest("hex");
-  const q = new URLSearchParams({ t });
-  if (exper) q.set("exper", exper);
-  if (rlimit) q.set("rlimit", rlimit);
-  if (us) q.set("us", us);
-  q.set("sign", sign);
-  return `${u.origin}${u.pathname}?${q}`;
-}
-
-/** GET from a chosen loopback source address (rlimit counts client IPs). */
-function statusFrom(url: string, localAddress: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    httpGet(url, { localAddress }, (res) => {
-      res.resume();
-      resolve(res.statusCode!);
-    }).on("error", reject);
-  });
-}
+const signUrl = (url: string, o: Parameters<typeof signPlaybackUrl>[2] & { key?: string } = {}) =>
+  signPlaybackUrl(url, o.key ?? KEY, o);
 
 const status = async (url: string) => (await fetch(url)).status;
 

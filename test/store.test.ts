@@ -1251,6 +1251,43 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       await drain(store);
     });
 
+    it("grants a signature to at most max users, once each, even to racing connections", async () => {
+      const use = (s: Store, sign: string, user: string, max: number, expireTime = 5000) =>
+        s.useSignature({ kind: "test.sig", sign, user, max, expireTime });
+      assert.equal(await store.signatureUsed("test.sig", "once"), false);
+      assert.equal(await use(store, "once", "session-a", 1), true);
+      assert.equal(await use(store, "once", "session-a", 1), true, "its own user again");
+      assert.equal(await use(store, "once", "session-b", 1), false);
+      assert.equal(await store.signatureUsed("test.sig", "once"), true);
+      assert.equal(await store.signatureUsed("other.kind", "once"), false, "kinds are apart");
+      assert.equal(
+        await store.useSignature({ kind: "other.kind", sign: "once", user: "x", max: 1, expireTime: 5000 }),
+        true,
+      );
+
+      // Twelve users race for three places over two connections (two pools on PostgreSQL).
+      const other = await backend.second();
+      const users = Array.from({ length: 12 }, (_, i) => `10.0.0.${i}`);
+      const got = await Promise.all(
+        users.flatMap((u, i) => [
+          use(i % 2 ? other : store, "rl", u, 3),
+          use(i % 2 ? store : other, "rl", u, 3),
+        ]),
+      );
+      const granted = new Set(users.filter((_u, i) => got[2 * i] || got[2 * i + 1]));
+      assert.equal(granted.size, 3, `granted: ${[...granted].join(", ")}`);
+      for (const [i, u] of users.entries())
+        assert.equal(got[2 * i], got[2 * i + 1], `${u}: both of its racing requests get the same answer`);
+      for (const u of users) assert.equal(await use(other, "rl", u, 3), granted.has(u), u);
+
+      // Once expired, the uses go.
+      await use(store, "later", "u", 1, 9000);
+      assert.equal(await store.purgeSignatureUses(6000), 5);
+      assert.equal(await store.signatureUsed("test.sig", "once"), false);
+      assert.equal(await store.signatureUsed("test.sig", "rl"), false);
+      assert.equal(await store.signatureUsed("test.sig", "later"), true);
+    });
+
     it("keeps text with NUL characters and unicode without failing", async () => {
       const t = task({ sessionContext: "a\u0000b ☃ 会", input: { s: "x\u0000y", q: "\\u0000" } });
       await store.insertTask(t);

@@ -9,7 +9,6 @@
 // over plain HTTP with their exact codes.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { promisify } from "node:util";
 import { locateMediaTools } from "../src/media/tools.js";
 import { launchBrowser, TlsFront, withPage, type Browser } from "./helpers/browser.js";
 import { makeImage, makeVideo } from "./helpers/media.js";
+import { nowSec, signUpload, ugcCall, uploadFields } from "./helpers/sign.js";
 import {
   APP_ID,
   FileServer,
@@ -34,23 +34,9 @@ import {
 const require = createRequire(import.meta.url);
 const SDK_BUNDLE = join(require.resolve("vod-js-sdk-v6/package.json"), "../dist/vod-js-sdk-v6.js");
 
-/** The signature exactly as Tencent's docs (266/9221) and server samples build it. */
-function sign(fields: Record<string, string | number>, key = SECRET_KEY): string {
-  const original = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
-  const mac = createHmac("sha1", key).update(original).digest();
-  return Buffer.concat([mac, Buffer.from(original)]).toString("base64");
-}
-
-const now = () => Math.floor(Date.now() / 1000);
-function fields(over: Record<string, string | number> = {}): Record<string, string | number> {
-  return {
-    secretId: SECRET_ID,
-    currentTimeStamp: now(),
-    expireTime: now() + 3600,
-    random: Math.floor(Math.random() * 2 ** 32),
-    ...over,
-  };
-}
+const sign = (f: Record<string, string | number>, key = SECRET_KEY) => signUpload(f, key);
+const now = nowSec;
+const fields = (over: Record<string, string | number> = {}) => uploadFields(SECRET_ID, over);
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>upload</title>
 <script src="/vod-js-sdk-v6.js"></script>
@@ -82,12 +68,6 @@ window.runUpload = async (query, withCover) => {
 };
 </script>`;
 
-interface UgcAnswer {
-  code: number;
-  message: string;
-  data?: any;
-}
-
 describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () => {
   let server: OpenvodProcess;
   let vod: Vod;
@@ -97,16 +77,7 @@ describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () =
   const dir = tempDir("openvod-web-");
   let subApp = 0;
 
-  const ugc = async (action: string, body: unknown, raw = false): Promise<UgcAnswer> => {
-    const r = await fetch(`${server.url}/v3/index.php?Action=${action}`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: raw ? (body as string) : JSON.stringify(body),
-    });
-    assert.equal(r.status, 200);
-    assert.equal(r.headers.get("access-control-allow-origin"), "*");
-    return (await r.json()) as UgcAnswer;
-  };
+  const ugc = (action: string, body: unknown, raw = false) => ugcCall(server.url, action, body, raw);
   const apply = (signature: string, over: Record<string, unknown> = {}) =>
     ugc("ApplyUploadUGC", { signature, videoName: "v", videoType: "mp4", videoSize: 1000, ...over });
 

@@ -2,7 +2,8 @@
 // UrlSignatureAuthPolicy is Enabled: every GET/HEAD of one of their files must carry a valid
 // t/exper/rlimit/us/sign (src/protocol/urlSignature.ts), else 403. What a valid one grants:
 // - until t (hex Unix time);
-// - rlimit: at most that many client IPs per signature (in memory, per process);
+// - rlimit: at most that many client IPs per signature (recorded in the store, so a restart or
+//   another process does not let more in);
 // - exper (preview seconds): HLS playlists are cut after that much media and end there;
 //   segments are served; any other file is refused, since openvod cannot cut it on the fly;
 // - HLS: a signed playlist is answered with every relative URI (segments, variant playlists,
@@ -11,38 +12,16 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { readFile, stat } from "node:fs/promises";
 import type { Deps } from "../domain/deps.js";
+import { SignatureUses } from "../domain/signatureUses.js";
 import { policyChanges, urlSignaturePolicy, type UrlSignaturePolicy } from "../domain/domains.js";
 import { signedQuery, verifyUrlSignature, type UrlSignature } from "../protocol/urlSignature.js";
 import { keyOfUrl } from "./files.js";
 
 const POLICY_CACHE_MS = 1000;
 const MAX_PLAYLIST_BYTES = 8 * 1024 * 1024;
-const MAX_TRACKED_SIGNATURES = 100_000;
 const PLAYLIST = /\.m3u8$/i;
 /** Files that make up an HLS stream besides its playlists: served under a preview signature. */
 const SEGMENT = /(\.(ts|m4s|aac|vtt|webvtt|key)|_init\.mp4)$/i;
-
-/** Signature → the client IPs that used it, until it expires (for rlimit). */
-class IpRecord {
-  private readonly seen = new Map<string, { ips: Set<string>; untilSec: number }>();
-
-  admit(sign: string, ip: string, max: number, untilSec: number, nowSec: number): boolean {
-    let e = this.seen.get(sign);
-    if (!e || e.untilSec < nowSec) {
-      for (const [k, v] of this.seen) {
-        if (v.untilSec >= nowSec && this.seen.size < MAX_TRACKED_SIGNATURES) break;
-        this.seen.delete(k);
-      }
-      e = { ips: new Set(), untilSec };
-      this.seen.delete(sign);
-      this.seen.set(sign, e);
-    }
-    if (e.ips.has(ip)) return true;
-    if (e.ips.size >= max) return false;
-    e.ips.add(ip);
-    return true;
-  }
-}
 
 /**
  * A playlist as a signed client gets it: relative URIs signed for their own directory with the
@@ -89,7 +68,7 @@ export function signPlaylist(
 
 export function registerHotlink(app: FastifyInstance, deps: Deps): void {
   const policies = new Map<number, { p: UrlSignaturePolicy; at: number; version: number }>();
-  const ips = new IpRecord();
+  const ips = new SignatureUses(deps.store, "url.rlimit");
   const policyOf = async (appId: number): Promise<UrlSignaturePolicy> => {
     const now = Date.now();
     const hit = policies.get(appId);
@@ -116,7 +95,8 @@ export function registerHotlink(app: FastifyInstance, deps: Deps): void {
     const nowSec = Math.floor(deps.now() / 1000);
     const v = verifyUrlSignature(policy.EncryptedKey, path, query, nowSec);
     if (!v.ok) return forbid(reply);
-    if (v.maxIps && !ips.admit(v.sig.sign, req.ip, v.maxIps, v.expirySec, nowSec)) return forbid(reply);
+    if (v.maxIps && !(await ips.use(v.sig.sign, req.ip, v.maxIps, v.expirySec, deps.now())))
+      return forbid(reply);
     if (!PLAYLIST.test(key)) {
       if (v.previewSec > 0 && !SEGMENT.test(key)) return forbid(reply);
       return; // served by the file routes as usual

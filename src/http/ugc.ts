@@ -11,11 +11,12 @@
 //
 // One-time signatures (oneTimeValid=1) start one upload: a second ApplyUploadUGC with one is
 // refused, and its CommitUploadUGC is accepted only for the session it started. The record is
-// in memory and per process (like the API's replay record): a restart forgets it.
+// in the store (src/domain/signatureUses.ts): a restart or another API process honours it.
 import { createHmac, randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { actions } from "../actions/index.js";
 import type { Deps } from "../domain/deps.js";
+import { SignatureUses } from "../domain/signatureUses.js";
 import { appliedUpload, type AppliedUpload, type CommittedUpload } from "../domain/uploads.js";
 import { ApiError } from "../protocol/errors.js";
 import {
@@ -28,7 +29,6 @@ import { validateRequest } from "../schema/index.js";
 import type { AppRow } from "../store/types.js";
 
 const PATH = "/v3/index.php";
-const MAX_ONE_TIME = 100_000;
 
 class UgcError extends Error {
   constructor(
@@ -42,33 +42,14 @@ const invalidRequest = (why: string) => new UgcError(10001, `ugc upload | invali
 const invalidSignature = (why: string) => new UgcError(10004, `ugc upload | invalid signature: ${why}`);
 const invalidSession = (why: string) => new UgcError(10005, `ugc upload | invalid vodSessionKey: ${why}`);
 
-/** One-time signature → the session it started, until the signature expires. */
-class OneTimeRecord {
-  private readonly used = new Map<string, { session: string; untilSec: number }>();
-
-  /** True when the signature may be used for this session (first use, or the same session). */
-  claim(id: string, session: string, untilSec: number, nowSec: number): boolean {
-    const hit = this.used.get(id);
-    if (hit && hit.untilSec >= nowSec) return hit.session === session;
-    for (const [k, v] of this.used) {
-      if (v.untilSec >= nowSec && this.used.size < MAX_ONE_TIME) break;
-      this.used.delete(k);
-    }
-    this.used.set(id, { session, untilSec });
-    return true;
-  }
-
-  seen(id: string, nowSec: number): boolean {
-    const hit = this.used.get(id);
-    return !!hit && hit.untilSec >= nowSec;
-  }
-}
-
 type Body = Record<string, unknown>;
 
 export async function registerUgc(app: FastifyInstance, deps: Deps): Promise<void> {
   const keys = new Map([[deps.config.secretId, deps.config.secretKey]]);
-  const oneTime = new OneTimeRecord();
+  const oneTime = new SignatureUses(deps.store, "upload.oneTime");
+  /** Whether a one-time signature may belong to this session (first use, or its own session). */
+  const claim = (id: string, session: string, sig: UploadSignatureParams) =>
+    oneTime.use(id, session, 1, sig.expireTime, deps.now());
   const nowSec = () => Math.floor(deps.now() / 1000);
 
   const verify = (body: Body): UploadSignatureParams => {
@@ -144,7 +125,7 @@ export async function registerUgc(app: FastifyInstance, deps: Deps): Promise<voi
       if (!s || s.appId !== row.subAppId || s.expireTime <= deps.now() || s.status !== "OPEN") {
         throw invalidSession("the upload session does not exist, has expired or was committed.");
       }
-      if (sig.oneTimeValid && !oneTime.claim(id, s.sessionKey, sig.expireTime, nowSec())) {
+      if (sig.oneTimeValid && !(await claim(id, s.sessionKey, sig))) {
         throw invalidSignature("this one-time signature was used already.");
       }
       return applyData(appliedUpload(s), row);
@@ -154,7 +135,7 @@ export async function registerUgc(app: FastifyInstance, deps: Deps): Promise<voi
     }
     const videoType = str(body.videoType, "videoType", 16);
     if (!videoType) throw invalidRequest("videoType is required.");
-    if (sig.oneTimeValid && oneTime.seen(id, nowSec())) {
+    if (sig.oneTimeValid && (await oneTime.used(id))) {
       throw invalidSignature("this one-time signature was used already.");
     }
     const a = (await run("ApplyUpload", row, {
@@ -169,7 +150,7 @@ export async function registerUgc(app: FastifyInstance, deps: Deps): Promise<voi
       ExpireTime: str(body.ExpireTime, "ExpireTime", 64),
     })) as unknown as AppliedUpload;
     // Claimed after the session exists, so a refused request does not burn the signature.
-    if (sig.oneTimeValid && !oneTime.claim(id, a.VodSessionKey, sig.expireTime, nowSec())) {
+    if (sig.oneTimeValid && !(await claim(id, a.VodSessionKey, sig))) {
       throw invalidSignature("this one-time signature was used already.");
     }
     return applyData(a, row);
@@ -186,10 +167,7 @@ export async function registerUgc(app: FastifyInstance, deps: Deps): Promise<voi
     const row = await appOf(sig);
     const sessionKey = str(body.vodSessionKey, "vodSessionKey", 256);
     if (!sessionKey) throw invalidRequest("vodSessionKey is required.");
-    if (
-      sig.oneTimeValid &&
-      !oneTime.claim(signatureId(body.signature as string), sessionKey, sig.expireTime, nowSec())
-    ) {
+    if (sig.oneTimeValid && !(await claim(signatureId(body.signature as string), sessionKey, sig))) {
       throw invalidSignature("this one-time signature was used for another upload.");
     }
     const c = (await run("CommitUpload", row, { VodSessionKey: sessionKey })) as unknown as CommittedUpload;

@@ -66,6 +66,8 @@ export type Uploads = Pick<
   | "listUploadParts"
 >;
 
+export type Signatures = Pick<Store, "useSignature" | "signatureUsed" | "purgeSignatureUses">;
+
 /** One dialect's concept modules, each made from the dialect's connection D. */
 export interface Concepts<D> {
   apps(d: D): Apps;
@@ -74,6 +76,7 @@ export interface Concepts<D> {
   events(d: D): Events;
   templates(d: D): Templates;
   uploads(d: D): Uploads;
+  signatures(d: D): Signatures;
 }
 
 /** A whole Store from a dialect's concept modules and its connection's own methods. */
@@ -86,5 +89,6 @@ export function assemble<D>(d: D, c: Concepts<D>, own: Pick<Store, "close" | "su
     ...c.events(d),
     ...c.templates(d),
     ...c.uploads(d),
+    ...c.signatures(d),
   };
 }

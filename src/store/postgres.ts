@@ -16,6 +16,7 @@ import { Listener } from "./postgres/listen.js";
 import { media } from "./postgres/media.js";
 import { tasks } from "./postgres/tasks.js";
 import { templates } from "./postgres/templates.js";
+import { signatures } from "./postgres/signatures.js";
 import { uploads } from "./postgres/uploads.js";
 import { assemble } from "./concepts.js";
 import type { Store } from "./types.js";
@@ -53,7 +54,7 @@ export class PostgresStore {
       subscribe: (onTask: () => void, onEvents: (appId: number) => void) =>
         listener.subscribe(onTask, onEvents),
     };
-    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads }, own));
+    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads, signatures }, own));
   }
 
   /** Connects, applies pending migrations (once across processes) and returns the store. */

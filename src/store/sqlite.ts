@@ -7,6 +7,7 @@ import { events } from "./sqlite/events.js";
 import { media } from "./sqlite/media.js";
 import { tasks } from "./sqlite/tasks.js";
 import { templates } from "./sqlite/templates.js";
+import { signatures } from "./sqlite/signatures.js";
 import { uploads } from "./sqlite/uploads.js";
 import { assemble } from "./concepts.js";
 import type { Store } from "./types.js";
@@ -22,6 +23,6 @@ export class SqliteStore {
         d.db.close();
       },
     };
-    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads }, own));
+    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads, signatures }, own));
   }
 }

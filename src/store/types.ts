@@ -280,6 +280,18 @@ export interface TaskFinish {
   finishTime: number;
 }
 
+/** A use of a signature that at most `max` users may use (see Store.useSignature). */
+export interface SignatureUse {
+  /** The signature's namespace, e.g. "upload.oneTime", "url.rlimit". */
+  kind: string;
+  sign: string;
+  /** Who uses it: an upload session key, a client IP. */
+  user: string;
+  max: number;
+  /** When the signature expires (ms): its uses are kept until then. */
+  expireTime: number;
+}
+
 export interface Store {
   close(): Promise<void>;
 
@@ -436,6 +448,17 @@ export interface Store {
   /** Inserts or replaces a part; returns the part it replaced. Undefined when the upload no longer exists. */
   putUploadPart(p: UploadPartRow): Promise<{ replaced: UploadPartRow | undefined } | undefined>;
   listUploadParts(uploadId: string): Promise<UploadPartRow[]>;
+
+  // Signatures that only so many may use (one-time upload signatures, rlimit URLs).
+  /**
+   * True when `user` may use the signature: it used it already, or fewer than `max` users have
+   * and it is recorded now. Atomic across processes: no two users take one place.
+   */
+  useSignature(u: SignatureUse): Promise<boolean>;
+  /** Whether anyone has used the signature. */
+  signatureUsed(kind: string, sign: string): Promise<boolean>;
+  /** Forgets the uses of signatures that expired before `expiredBefore` (ms); returns how many. */
+  purgeSignatureUses(expiredBefore: number): Promise<number>;
 
   // Custom templates.
   listTemplates(appId: number, family: string): Promise<TemplateRow[]>;

@@ -130,3 +130,82 @@ export function rawRequest(
 /** A request without a body (file serving checks: GET, HEAD, Range...). */
 export const rawGet = (port: number, path: string, method = "GET", headers: Record<string, string> = {}) =>
   rawRequest(port, method, path, headers);
+
+/** A client upload signature exactly as Tencent's docs (266/9221) and server samples build it. */
+export function signUpload(fields: Record<string, string | number>, key: string): string {
+  const original = new URLSearchParams(Object.entries(fields).map(([k, v]) => [k, String(v)])).toString();
+  const mac = createHmac("sha1", key).update(original).digest();
+  return Buffer.concat([mac, Buffer.from(original)]).toString("base64");
+}
+
+/** The required fields of a client upload signature valid for an hour, with `over` on top. */
+export function uploadFields(
+  secretId: string,
+  over: Record<string, string | number> = {},
+): Record<string, string | number> {
+  return {
+    secretId,
+    currentTimeStamp: nowSec(),
+    expireTime: nowSec() + 3600,
+    random: Math.floor(Math.random() * 2 ** 32),
+    ...over,
+  };
+}
+
+export interface UgcAnswer {
+  code: number;
+  message: string;
+  data?: any;
+}
+
+/** One request to the web upload endpoint (POST /v3/index.php?Action=...), as vod-js-sdk-v6 sends it. */
+export async function ugcCall(
+  baseUrl: string,
+  action: string,
+  body: unknown,
+  raw = false,
+): Promise<UgcAnswer> {
+  const r = await fetch(`${baseUrl}/v3/index.php?Action=${action}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: raw ? (body as string) : JSON.stringify(body),
+  });
+  if (r.status !== 200) throw new Error(`${action}: HTTP ${r.status}`);
+  if (r.headers.get("access-control-allow-origin") !== "*") throw new Error(`${action}: no CORS header`);
+  return (await r.json()) as UgcAnswer;
+}
+
+/** A Key hotlink URL as doc 266/14047 signs it: md5(KEY + Dir + t + exper + rlimit + us), t in lowercase hex. */
+export function signPlaybackUrl(
+  url: string,
+  key: string,
+  o: { t?: number; exper?: number; rlimit?: number; us?: string } = {},
+): string {
+  const u = new URL(url);
+  const t = (o.t ?? nowSec() + 600).toString(16);
+  const exper = o.exper === undefined ? "" : String(o.exper);
+  const rlimit = o.rlimit === undefined ? "" : String(o.rlimit);
+  const us = o.us ?? "";
+  const dir = u.pathname.slice(0, u.pathname.lastIndexOf("/") + 1);
+  const sign = createHash("md5")
+    .update(key + dir + t + exper + rlimit + us)
+    .digest("hex");
+  const q = new URLSearchParams({ t });
+  if (exper) q.set("exper", exper);
+  if (rlimit) q.set("rlimit", rlimit);
+  if (us) q.set("us", us);
+  q.set("sign", sign);
+  return `${u.origin}${u.pathname}?${q}`;
+}
+
+/** GET from a chosen loopback source address (rlimit counts client IPs); the status. */
+export function statusFrom(url: string, localAddress: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { localAddress, agent: false }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+      .on("error", reject);
+  });
+}
