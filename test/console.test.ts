@@ -7,19 +7,13 @@
 // strict CSP.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { rmSync } from "node:fs";
-import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
-import { locateMediaTools } from "../src/media/tools.js";
-import { launchBrowser, withPage, type Browser } from "./helpers/browser.js";
-import { makeVideo } from "./helpers/media.js";
+import { withPage, WebRig, type Browser } from "./helpers/browser.js";
 import {
   FileServer,
   SECRET_ID,
   SECRET_KEY,
-  startOpenvod,
-  tempDir,
   waitForTask,
   type OpenvodProcess,
   type Vod,
@@ -29,32 +23,23 @@ const HOTLINK_KEY = "consoleHotlinkKey01";
 const NAME = `console <img src=x onerror="window.pwned=1"> clip`;
 
 describe("web console", () => {
+  let rig: WebRig;
   let server: OpenvodProcess;
   let vod: Vod;
   let files: FileServer;
   let browser: Browser;
-  const dir = tempDir("openvod-console-");
   let fileId = "";
 
   before(async () => {
-    const tools = await locateMediaTools();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 160, height: 90, seconds: 3 });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-    vod = server.client();
+    rig = await WebRig.start({ name: "console", clipSeconds: 3 });
+    ({ server, vod, browser, site: files } = rig);
     const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, MediaName: NAME });
     const { detail } = await waitForTask(vod, TaskId!);
     assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
     fileId = detail.PullUploadTask.FileId;
-    browser = await launchBrowser();
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await files?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => rig?.stop());
 
   const signIn = async (page: Page, key = SECRET_KEY) => {
     await page.goto(`${server.url}/console`);

@@ -5,22 +5,12 @@
 // URL signed, and a preview (exper) playlist is cut. A Chromium <video> plays a signed URL and
 // fails on an unsigned one.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
-import { launchBrowser, withPage, type Browser } from "./helpers/browser.js";
-import { makeVideo } from "./helpers/media.js";
+import { withPage, WebRig, type Browser } from "./helpers/browser.js";
 import { signPlaybackUrl, statusFrom } from "./helpers/sign.js";
-import {
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { FileServer, sdkError, waitForTask, type Vod } from "./helpers/server.js";
 
 const KEY = "hotlinkTestKey0123";
 
@@ -43,11 +33,11 @@ const sumExtinf = (text: string) =>
   [...text.matchAll(/#EXTINF:([\d.]+)/g)].reduce((s, m) => s + Number(m[1]), 0);
 
 describe("Key hotlink protection on /files/", () => {
-  let server: OpenvodProcess;
+  let rig: WebRig;
   let vod: Vod;
   let files: FileServer;
-  let browser: Browser | undefined;
-  const dir = tempDir("openvod-hotlink-");
+  let browser: Browser;
+  let dir = "";
   let mp4Url = "";
   let masterUrl = "";
   let otherAppUrl = "";
@@ -65,11 +55,8 @@ describe("Key hotlink protection on /files/", () => {
   };
 
   before(async () => {
-    const tools = await locateMediaTools();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 160, height: 90, seconds: 8 });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-    vod = server.client();
+    rig = await WebRig.start({ name: "hotlink", clipSeconds: 8 });
+    ({ vod, browser, dir, site: files } = rig);
     subApp = ((await vod.CreateSubAppId({ Name: "unprotected" })) as any).SubAppId;
     const main = await pull();
     mp4Url = main.FileUrl;
@@ -85,12 +72,7 @@ describe("Key hotlink protection on /files/", () => {
     domain = new URL(mp4Url).host;
   });
 
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    await files?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => rig?.stop());
 
   it("is off by default; DescribeVodDomains shows the application's domain", async () => {
     assert.equal(await status(mp4Url), 200);
@@ -234,12 +216,11 @@ describe("Key hotlink protection on /files/", () => {
   // navigating to a bodiless 404 instead makes Chromium fail the navigation and commit its own
   // error page afterwards, which destroys whatever was being evaluated meanwhile.
   it("Chromium: a <video> plays the signed URL and fails on the unsigned one", async () => {
-    files.routes.set("/player.html", (_req, res) =>
-      res
-        .writeHead(200, { "content-type": "text/html; charset=utf-8" })
-        .end(`<!doctype html><meta charset="utf-8"><title>player</title><body></body>`),
+    rig.serve(
+      "/player.html",
+      "text/html; charset=utf-8",
+      `<!doctype html><meta charset="utf-8"><title>player</title><body></body>`,
     );
-    browser = await launchBrowser();
     const signed = signUrl(mp4Url);
     const r = await withPage(browser, "hotlink-video", async (page) => {
       await page.goto(`${files.url}/player.html`);

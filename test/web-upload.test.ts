@@ -9,23 +9,18 @@
 // over plain HTTP with their exact codes.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { locateMediaTools } from "../src/media/tools.js";
-import { launchBrowser, TlsFront, withPage, type Browser } from "./helpers/browser.js";
-import { makeImage, makeVideo } from "./helpers/media.js";
+import { withPage, WebRig, type Browser } from "./helpers/browser.js";
 import { nowSec, signUpload, ugcCall, uploadFields } from "./helpers/sign.js";
 import {
   APP_ID,
-  FileServer,
   REPO_ROOT,
   SECRET_ID,
   SECRET_KEY,
-  startOpenvod,
-  tempDir,
   waitForTask,
   type OpenvodProcess,
   type Vod,
@@ -69,12 +64,11 @@ window.runUpload = async (query, withCover) => {
 </script>`;
 
 describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () => {
+  let rig: WebRig;
   let server: OpenvodProcess;
   let vod: Vod;
-  let site: FileServer;
-  let tls: TlsFront;
   let browser: Browser;
-  const dir = tempDir("openvod-web-");
+  let dir = "";
   let subApp = 0;
 
   const ugc = (action: string, body: unknown, raw = false) => ugcCall(server.url, action, body, raw);
@@ -82,11 +76,17 @@ describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () =
     ugc("ApplyUploadUGC", { signature, videoName: "v", videoType: "mp4", videoSize: 1000, ...over });
 
   before(async () => {
-    const tools = await locateMediaTools();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 160, height: 90, seconds: 2 });
-    await makeImage(tools, join(dir, "cover.png"), 64, 36);
-    server = await startOpenvod();
-    vod = server.client();
+    rig = await WebRig.start({
+      name: "web",
+      clipSeconds: 2,
+      cover: true,
+      tls: true,
+      hostRules: ({ openvod, tls }) => [
+        `vod2.qcloud.com 127.0.0.1:${tls}`,
+        `*.myqcloud.com 127.0.0.1:${openvod}`,
+      ],
+    });
+    ({ server, vod, browser, dir } = rig);
     subApp = ((await vod.CreateSubAppId({ Name: "other" })) as any).SubAppId;
     await vod.CreateProcedureTemplate({
       Name: "webSnapshot",
@@ -94,36 +94,20 @@ describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () =
     } as any);
     await vod.ModifyEventConfig({ UploadMediaCompleteEventSwitch: "ON" });
 
-    site = await new FileServer(dir).start();
-    site.routes.set("/upload.html", (_req, res) =>
-      res.writeHead(200, { "content-type": "text/html" }).end(PAGE),
-    );
-    site.routes.set("/vod-js-sdk-v6.js", (_req, res) =>
-      res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(SDK_BUNDLE)),
-    );
+    rig.serve("/upload.html", "text/html", PAGE);
+    rig.serve("/vod-js-sdk-v6.js", "text/javascript", readFileSync(SDK_BUNDLE));
     // The application's own server: it decides what a browser may upload and signs it.
-    site.routes.set("/signature", (req, res) => {
+    rig.site.routes.set("/signature", (req, res) => {
       const q = Object.fromEntries(new URL(req.url!, "http://x").searchParams);
       res.writeHead(200, { "content-type": "text/plain" }).end(sign(fields(q)));
     });
-    tls = await new TlsFront(server.port).start();
-    browser = await launchBrowser([
-      `vod2.qcloud.com 127.0.0.1:${tls.port}`,
-      `*.myqcloud.com 127.0.0.1:${server.port}`,
-    ]);
   });
 
-  after(async () => {
-    await browser?.close();
-    await tls?.stop();
-    await site?.stop();
-    await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(async () => rig?.stop());
 
   it("uploads a video and a cover from the page: progress events, Procedure, NewFileUpload", async () => {
     const result: any = await withPage(browser, "web-upload", async (page) => {
-      await page.goto(`${site.url}/upload.html`);
+      await page.goto(`${rig.site.url}/upload.html`);
       return await page.evaluate(
         ([q]) => (window as any).runUpload(q, true),
         [
@@ -170,7 +154,7 @@ describe("web upload: vod-js-sdk-v6 in Chromium, client upload signatures", () =
 
   it("a refused signature reaches the page as the SDK's error with its code", async () => {
     const result: any = await withPage(browser, "web-upload-refused", async (page) => {
-      await page.goto(`${site.url}/upload.html`);
+      await page.goto(`${rig.site.url}/upload.html`);
       // A procedure the application does not have: ApplyUpload's own refusal, relayed.
       return await page.evaluate(([q]) => (window as any).runUpload(q, false), ["procedure=noSuchOne"]);
     });

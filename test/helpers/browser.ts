@@ -2,6 +2,8 @@
 // download) for the web tests, and a TLS front for hosts the web SDK reaches over https only.
 // Each browser gets a fresh profile; host names are mapped by Chromium's own resolver rules, as
 // DNS would map them, so pages talk to openvod exactly as they would talk to the cloud.
+// WebRig is what the web tests share: test media, a site serving it (and the test's pages),
+// a real openvod process with its SDK client, and the browser; stop() takes it all down.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -9,7 +11,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer as createTlsServer, type Server as TlsServer } from "node:tls";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
-import { REPO_ROOT } from "./server.js";
+import { locateMediaTools } from "../../src/media/tools.js";
+import { makeImage, makeVideo } from "./media.js";
+import { FileServer, REPO_ROOT, startOpenvod, tempDir, type OpenvodProcess, type Vod } from "./server.js";
 
 export const CHROMIUM = process.env.OPENVOD_TEST_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -116,5 +120,63 @@ export class TlsFront {
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
     await new Promise((r) => this.server.close(r));
+  }
+}
+
+export interface WebRigOptions {
+  /** Temp directory prefix. */
+  name: string;
+  /** Seconds of the test clip, <dir>/clip.mp4 (160x90, with sound), served by the site. */
+  clipSeconds: number;
+  /** Also <dir>/cover.png (64x36). */
+  cover?: boolean;
+  /** A TLS front before openvod, for hosts a page reaches over https only. */
+  tls?: boolean;
+  /** Chromium host rules ("name host:port"), from openvod's port and the TLS front's. */
+  hostRules?: (ports: { openvod: number; tls: number }) => string[];
+}
+
+/** Test media, a site, openvod and a browser, started together for a web test. */
+export class WebRig {
+  readonly dir: string;
+  site!: FileServer;
+  server!: OpenvodProcess;
+  vod!: Vod;
+  tls?: TlsFront;
+  browser!: Browser;
+
+  private constructor(readonly o: WebRigOptions) {
+    this.dir = tempDir(`openvod-${o.name}-`);
+  }
+
+  static async start(o: WebRigOptions): Promise<WebRig> {
+    const rig = new WebRig(o);
+    try {
+      const tools = await locateMediaTools();
+      await makeVideo(tools, join(rig.dir, "clip.mp4"), { width: 160, height: 90, seconds: o.clipSeconds });
+      if (o.cover) await makeImage(tools, join(rig.dir, "cover.png"), 64, 36);
+      rig.site = await new FileServer(rig.dir).start();
+      rig.server = await startOpenvod();
+      rig.vod = rig.server.client();
+      if (o.tls) rig.tls = await new TlsFront(rig.server.port).start();
+      rig.browser = await launchBrowser(o.hostRules?.({ openvod: rig.server.port, tls: rig.tls?.port ?? 0 }));
+      return rig;
+    } catch (err) {
+      await rig.stop();
+      throw err;
+    }
+  }
+
+  /** Serves `body` at `path` on the site (a page of the test's own, a script). */
+  serve(path: string, type: string, body: string | Buffer): void {
+    this.site.routes.set(path, (_req, res) => res.writeHead(200, { "content-type": type }).end(body));
+  }
+
+  async stop(): Promise<void> {
+    await this.browser?.close();
+    await this.tls?.stop();
+    await this.site?.stop();
+    await this.server?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
