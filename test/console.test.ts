@@ -6,18 +6,45 @@
 // playlist's URL itself and every segment request is signed. The page carries no secret and a
 // strict CSP.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
+import { locateMediaTools } from "../src/media/tools.js";
 import { withPage, WebRig, type Browser } from "./helpers/browser.js";
 import {
   FileServer,
+  REPO_ROOT,
   SECRET_ID,
   SECRET_KEY,
   waitForTask,
   type OpenvodProcess,
   type Vod,
 } from "./helpers/server.js";
+
+/** docs/console.png: the viewport as a person sees it, pixels quantised to a palette by ffmpeg to stay small. */
+async function docsScreenshot(page: Page): Promise<void> {
+  const tools = await locateMediaTools();
+  const raw = join(REPO_ROOT, "dist/test/screenshots/console-docs.png");
+  mkdirSync(dirname(raw), { recursive: true });
+  await page.setViewportSize({ width: 1000, height: 620 });
+  await page.screenshot({ path: raw });
+  const out = join(REPO_ROOT, "docs/console.png");
+  mkdirSync(dirname(out), { recursive: true });
+  await promisify(execFile)(tools.ffmpeg, [
+    "-v",
+    "error",
+    "-y",
+    "-i",
+    raw,
+    "-vf",
+    "split[a][b];[a]palettegen=max_colors=64[p];[b][p]paletteuse=dither=none",
+    out,
+  ]);
+}
 
 const HOTLINK_KEY = "consoleHotlinkKey01";
 const NAME = `console <img src=x onerror="window.pwned=1"> clip`;
@@ -127,6 +154,9 @@ describe("web console", () => {
         await page.evaluate(() => document.querySelector("video")!.src.startsWith("blob:")),
         "MSE via hls.js",
       );
+      // The README's picture of the console, taken here when asked:
+      // OPENVOD_DOCS_SCREENSHOT=1 node --test dist/test/console.test.js
+      if (process.env.OPENVOD_DOCS_SCREENSHOT === "1") await docsScreenshot(page);
 
       await page.click("#signout");
       await page.waitForSelector("#login:not([hidden])");
