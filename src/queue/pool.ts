@@ -27,6 +27,20 @@ export interface TaskContext {
   update(patch: Record<string, unknown>): void;
   /** Saves the state now, with the events the change causes, in one transaction. */
   saveNow(events?: NewEvent[]): Promise<void>;
+  /**
+   * Runs `wait` (waiting on work other workers do, e.g. its segments) with the task's worker
+   * slot given back to the pool meanwhile, so the pool can run that work itself; the lease is
+   * still renewed.
+   */
+  idle<T>(wait: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Work other than tasks that the pool's slots also run (the segments of segmented sub-tasks):
+ * claim() takes one item and returns how to run it, with a signal aborted on shutdown.
+ */
+export interface WorkSource {
+  claim(owner: string): Promise<((signal: AbortSignal) => Promise<void>) | undefined>;
 }
 
 export interface TaskResult {
@@ -73,6 +87,8 @@ export class WorkerPool {
   private readonly owner = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   private running = false;
   private active = 0;
+  /** Tasks whose slot is given back while they wait (TaskContext.idle). */
+  private waiting = 0;
   private wakeUp: (() => void) | undefined;
   private readonly controllers = new Set<AbortController>();
   private readonly idle = new Set<() => void>();
@@ -81,6 +97,7 @@ export class WorkerPool {
   constructor(
     private readonly deps: Deps,
     private readonly handlers: ReadonlyMap<string, TaskHandler>,
+    private readonly work?: WorkSource,
   ) {}
 
   start(): void {
@@ -109,7 +126,7 @@ export class WorkerPool {
     this.wake();
     for (const c of this.controllers) c.abort(new Error("server shutting down"));
     await this.loopDone;
-    while (this.active > 0) await new Promise<void>((r) => this.idle.add(r));
+    while (this.active + this.waiting > 0) await new Promise<void>((r) => this.idle.add(r));
   }
 
   private async loop(): Promise<void> {
@@ -117,6 +134,15 @@ export class WorkerPool {
     while (this.running) {
       if (this.active >= config.workers) {
         await this.sleep(60_000);
+        continue;
+      }
+      // Work of tasks already running (their segments) before new tasks.
+      const item = await this.work?.claim(this.owner).catch((err) => {
+        log.error({ err }, "claiming a segment failed");
+        return undefined;
+      });
+      if (item) {
+        this.runItem(item);
         continue;
       }
       let task: TaskRow | undefined;
@@ -139,6 +165,21 @@ export class WorkerPool {
         this.wake();
       });
     }
+  }
+
+  private runItem(item: (signal: AbortSignal) => Promise<void>): void {
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    this.active++;
+    void item(controller.signal)
+      .catch((err) => this.deps.log.error({ err }, "a segment failed"))
+      .finally(() => {
+        this.controllers.delete(controller);
+        this.active--;
+        for (const r of this.idle) r();
+        this.idle.clear();
+        this.wake();
+      });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -229,6 +270,7 @@ export class WorkerPool {
     await mkdir(tmpDir, { recursive: true });
 
     const owner = this.owner;
+    const pool = this;
     let dirty = false;
     // The claim just renewed the lease: the first save is due one interval from now, not at once.
     let lastSave = Date.now();
@@ -243,6 +285,17 @@ export class WorkerPool {
         this.state = { ...this.state, ...patch };
         dirty = true;
         if (Date.now() - lastSave >= SAVE_INTERVAL_MS) save();
+      },
+      async idle(wait) {
+        pool.active--;
+        pool.waiting++;
+        pool.wake();
+        try {
+          return await wait();
+        } finally {
+          pool.waiting--;
+          pool.active++;
+        }
       },
       async saveNow(events) {
         while (saving) await saving;
