@@ -53,7 +53,7 @@ async function download(url: string, file: string): Promise<void> {
 /** Reads back an output: an mp4 file, or an HLS playlist (with its segments) by URL. */
 async function measure(tools: MediaTools, url: string, dir: string, name: string): Promise<Measured> {
   let input: string;
-  if (url.endsWith(".m3u8")) {
+  if (url.endsWith(".m3u8") || url.endsWith(".mpd")) {
     input = url; // ffmpeg reads the playlist and its segments over HTTP
   } else {
     input = join(dir, name);
@@ -115,18 +115,39 @@ async function templates(vod: Vod): Promise<[number, number]> {
   return [mp4, hls];
 }
 
+/** Two small renditions, 2 s segments, as HLS and as DASH. */
+async function adaptiveTemplates(vod: Vod): Promise<[number, number]> {
+  const rendition = (Height: number, Bitrate: number) => ({
+    Video: { Codec: "libx264", Fps: FPS, Bitrate, Width: 0, Height },
+    Audio: { Codec: "libfdk_aac", Bitrate: 64, SampleRate: 44100, AudioChannel: 2 },
+    RemoveAudio: 0,
+  });
+  const make = async (Format: string) =>
+    (
+      await vod.CreateAdaptiveDynamicStreamingTemplate({
+        Format,
+        SegmentDuration: 2,
+        StreamInfos: [rendition(144, 150), rendition(180, 250)],
+      })
+    ).Definition!;
+  return [await make("HLS"), await make("MPEG-DASH")];
+}
+
 /** Runs the two transcodes; returns the task's results and every Progress seen on the way. */
-async function transcodeBoth(vod: Vod, fileId: string, defs: number[], timeoutMs = 240_000) {
+async function transcodeBoth(vod: Vod, fileId: string, defs: number[], adaptive: number[] = [], timeoutMs = 300_000) {
   const { TaskId } = await vod.ProcessMedia({
     FileId: fileId,
-    MediaProcessTask: { TranscodeTaskSet: defs.map((Definition) => ({ Definition })) },
+    MediaProcessTask: {
+      TranscodeTaskSet: defs.map((Definition) => ({ Definition })),
+      ...(adaptive.length ? { AdaptiveDynamicStreamingTaskSet: adaptive.map((Definition) => ({ Definition })) } : {}),
+    },
   });
-  const progress: number[][] = defs.map(() => []);
+  const progress: number[][] = [...defs, ...adaptive].map(() => []);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const d: any = await vod.DescribeTaskDetail({ TaskId: TaskId! });
     (d.ProcedureTask?.MediaProcessResultSet ?? []).forEach((r: any, i: number) =>
-      progress[i]!.push(r.TranscodeTask.Progress),
+      progress[i]!.push((r.TranscodeTask ?? r.AdaptiveDynamicStreamingTask).Progress),
     );
     if (d.Status === "FINISH") return { detail: d, progress, taskId: TaskId! };
     assert.ok(Date.now() < deadline, "the task did not finish");
@@ -171,7 +192,7 @@ describe("segment-parallel transcoding", () => {
     await files?.stop();
   });
 
-  it("joins pieces into outputs equal to the single-process ones (mp4 and HLS)", async (t) => {
+  it("joins pieces into outputs equal to the single-process ones (mp4, HLS, adaptive HLS and DASH)", async (t) => {
     const plain = await startOpenvod();
     const split = await startOpenvod({
       env: { OPENVOD_SEGMENT_SECONDS: "2", OPENVOD_SEGMENT_MIN_SECONDS: "1" },
@@ -181,7 +202,8 @@ describe("segment-parallel transcoding", () => {
         const vod = server.client();
         const fileId = await pull(vod, `${files.url}/clip.mp4`);
         const defs = await templates(vod);
-        return { ...(await transcodeBoth(vod, fileId, defs)), server };
+        const adaptive = await adaptiveTemplates(vod);
+        return { ...(await transcodeBoth(vod, fileId, defs, adaptive)), server };
       };
       const a = await run(plain);
       const b = await run(split);
@@ -214,6 +236,31 @@ describe("segment-parallel transcoding", () => {
         // frames under the target), so short pieces land a little under the target.
         assert.ok(Math.abs(s.bitrate - p.bitrate) <= p.bitrate * 0.2, `${what}: bitrate ${s.bitrate} vs ${p.bitrate}`);
       }
+      // Adaptive HLS: each variant as the single run's; DASH: the package read back whole.
+      const adp = (d: any) =>
+        results(d).AdaptiveDynamicStreaming!.map((r) => (assert.equal(r.ErrCode, 0, r.Message), r.Output));
+      const [plainAdp, plainDash] = adp(a.detail);
+      const [splitAdp, splitDash] = adp(b.detail);
+      assert.equal(splitAdp.SubStreamSet.length, 2);
+      for (const i of [0, 1]) {
+        const variant = (u: string) => new URL(`stream_${i}.m3u8`, u).toString();
+        const pv = await measure(tools, variant(plainAdp.Url), dir, "");
+        const sv = await measure(tools, variant(splitAdp.Url), dir, "");
+        assertSame(sv, pv, `adaptive HLS variant ${i}`);
+        assert.deepEqual(
+          sv.keyframes.map((k) => Math.round(k * FPS)),
+          pv.keyframes.map((k) => Math.round(k * FPS)),
+          `adaptive HLS variant ${i} keyframes`,
+        );
+        assert.deepEqual(await extinf(variant(splitAdp.Url)), await extinf(variant(plainAdp.Url)));
+        const [ss, ps] = [splitAdp.SubStreamSet[i], plainAdp.SubStreamSet[i]];
+        assert.deepEqual([ss.Width, ss.Height], [ps.Width, ps.Height]);
+        t.diagnostic(`adaptive HLS variant ${i}: size ${ss.Size} joined vs ${ps.Size} single`);
+      }
+      const pd = await measure(tools, plainDash.Url, dir, "");
+      const sd = await measure(tools, splitDash.Url, dir, "");
+      assertSame(sd, pd, "DASH");
+      assert.equal(splitDash.SubStreamSet.length, plainDash.SubStreamSet.length);
       // The reported MetaData of the joined output agrees with the file.
       assert.equal(splitMp4.Duration > SECONDS - 0.1, true);
       // Progress went up through the pieces, never back, to 100.

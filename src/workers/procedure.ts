@@ -16,7 +16,7 @@ import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import { taskFailureOf } from "./failures.js";
-import { segmentedTranscode, segmentSettings } from "./segments.js";
+import { segmentedAdaptive, segmentedTranscode, segmentSettings, type SegmentedRun } from "./segments.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
@@ -86,7 +86,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     const cuts = await jobs.planTranscodeCuts(env.job, env.source, t, common, segmentSettings(env.ctx.deps));
     const run = (out: string) =>
       cuts
-        ? segmentedTranscode(env.ctx, env.job, `sub-${env.index}`, env.source, env.scratch, t, common, cuts, out)
+        ? segmentedTranscode(segmentedRun(env), t, common, cuts, out)
         : jobs.transcode(env.job, env.source, out, t, common);
     let key: string;
     let file: string;
@@ -251,10 +251,11 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     const def = Number(t.Definition);
     const dir = join(env.scratch, `adp-${def}`);
     await mkdir(dir, { recursive: true });
-    const r = await jobs.adaptiveStreaming(env.job, env.source, dir, t, {
-      watermarks: await watermarksOf(env, sub),
-      sourceDuration: env.probed.metaData.Duration,
-    });
+    const o = { watermarks: await watermarksOf(env, sub), sourceDuration: env.probed.metaData.Duration };
+    const cuts = await jobs.planAdaptiveCuts(env.job, env.source, t, o, segmentSettings(env.ctx.deps));
+    const r = cuts
+      ? await segmentedAdaptive(segmentedRun(env), t, o, cuts, dir)
+      : await jobs.adaptiveStreaming(env.job, env.source, dir, t, o);
     const size = await treeSize(dir);
     const prefix = `${env.base}/adp-${def}`;
     await env.ctx.deps.blobs.putDir(prefix, dir);
@@ -278,6 +279,10 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     };
   },
 };
+
+function segmentedRun(env: RunEnv): SegmentedRun {
+  return { ctx: env.ctx, job: env.job, name: `sub-${env.index}`, source: env.source, scratch: env.scratch };
+}
 
 function relative(dir: string, file: string): string {
   return file.startsWith(dir + "/") ? file.slice(dir.length + 1) : file.split("/").pop()!;

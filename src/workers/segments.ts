@@ -189,7 +189,13 @@ async function encodePiece(
       frames: p.frames,
       fps: p.fps,
     });
-  else throw new TaskFailure(TaskErrCode.internal, "InternalError", `no piece encoder for ${p.of}`);
+  else
+    await jobs.adaptivePiece(job, source, out, p.template, o, {
+      kind: p.part,
+      start: p.start,
+      frames: p.frames,
+      fps: p.fps,
+    });
 }
 
 /** Encodes one claimed piece and stores it; the lease is renewed (with progress) meanwhile. */
@@ -277,29 +283,67 @@ export function segmentSettings(deps: Deps): jobs.SegmentSettings {
   return { seconds: deps.config.segmentSeconds, minSeconds: deps.config.segmentMinSeconds };
 }
 
-/** A Transcode in pieces: queued, waited for, joined into `output` (mp4 or HLS) and probed. */
-export async function segmentedTranscode(
-  ctx: TaskContext,
-  job: jobs.JobContext,
-  name: string,
-  source: string,
-  scratch: string,
+/** Where a segmented sub-task runs: its task, its job context, its source and scratch directory. */
+export interface SegmentedRun {
+  ctx: TaskContext;
+  job: jobs.JobContext;
+  /** Names the sub-task's items in the task (e.g. "sub-0"). */
+  name: string;
+  source: string;
+  scratch: string;
+}
+
+/**
+ * A job in pieces: queued, waited for, then `joinPieces` (video files in order, the audio file)
+ * with progress 95-99; the pieces removed once joined.
+ */
+async function inPieces<T>(
+  r: SegmentedRun,
+  of: PieceInput["of"],
+  template: jobs.Template,
+  plan: CutPlan,
+  withAudio: boolean,
+  joinPieces: (job: jobs.JobContext, video: string[], audio: string | undefined, list: string) => Promise<T>,
+): Promise<T> {
+  return withPieces(r.ctx, r.name, async () => {
+    const pieces = piecesOf(r.ctx, r.name, of, template, plan, withAudio);
+    const copies = await encodePieces(r.ctx, r.name, pieces, r.job.onProgress);
+    try {
+      const video = copies.slice(0, plan.cuts.length).map((c) => c.path);
+      const audio = withAudio ? copies[plan.cuts.length]!.path : undefined;
+      const joining = { ...r.job, onProgress: (p: number) => r.job.onProgress(95 + (p * 4) / 100) };
+      return await joinPieces(joining, video, audio, join(r.scratch, "pieces.txt"));
+    } finally {
+      for (const c of copies) c.release();
+    }
+  });
+}
+
+/** A Transcode in pieces, joined into `output` (mp4 or HLS) and probed. */
+export function segmentedTranscode(
+  r: SegmentedRun,
   template: jobs.Template,
   o: jobs.TranscodeOptions,
   plan: CutPlan,
   output: string,
 ): Promise<jobs.TranscodeResult> {
   const withAudio = plan.hasAudio && Number(template.RemoveAudio) !== 1;
-  return withPieces(ctx, name, async () => {
-    const pieces = piecesOf(ctx, name, "Transcode", template, plan, withAudio);
-    const copies = await encodePieces(ctx, name, pieces, job.onProgress);
-    try {
-      const video = copies.slice(0, plan.cuts.length).map((c) => c.path);
-      const audio = withAudio ? copies[plan.cuts.length]!.path : undefined;
-      const joining = { ...job, onProgress: (p: number) => job.onProgress(95 + (p * 4) / 100) };
-      return await jobs.joinTranscode(joining, source, video, audio, join(scratch, "pieces.txt"), output, template, o);
-    } finally {
-      for (const c of copies) c.release();
-    }
-  });
+  return inPieces(r, "Transcode", template, plan, withAudio, (job, video, audio, list) =>
+    jobs.joinTranscode(job, r.source, video, audio, list, output, template, o),
+  );
+}
+
+/** An AdaptiveDynamicStreaming package made from pieces, into `outDir`. */
+export function segmentedAdaptive(
+  r: SegmentedRun,
+  template: jobs.Template,
+  o: jobs.AdaptiveOptions,
+  plan: CutPlan,
+  outDir: string,
+): Promise<jobs.AdaptiveResult> {
+  const infos: jobs.Template[] = Array.isArray(template.StreamInfos) ? template.StreamInfos : [];
+  const withAudio = plan.hasAudio && infos.some((i) => Number(i.RemoveAudio) !== 1);
+  return inPieces(r, "AdaptiveDynamicStreaming", template, plan, withAudio, (job, video, audio, list) =>
+    jobs.joinAdaptive(job, r.source, video, audio, list, outDir, template, o),
+  );
 }

@@ -28,6 +28,8 @@ export { imageSprites, type SpriteOptions, type SpriteResult } from "./sprites.j
 export { animatedGraphic, type AnimatedOptions } from "./animated.js";
 export {
   adaptiveStreaming,
+  adaptivePiece,
+  joinAdaptive,
   type AdaptiveOptions,
   type AdaptiveResult,
   type AdaptiveStream,
