@@ -6,8 +6,8 @@
 // cores). Wall time from the ProcessMedia call to FINISH; speed-up against 1 worker process and
 // scaling efficiency (speed-up / processes); and the wall time of the non-segmented path (one
 // worker process, segmentation off) on the same clip.
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, symlinkSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -37,6 +37,10 @@ export interface SegmentsRow {
   efficiency: number | null;
   bitrate: number;
   duration: number;
+  /** CPU seconds of the worker processes and their ffmpeg runs during the transcode. */
+  cpuSeconds: number;
+  /** cpuSeconds / seconds: how many cores were busy on it on average. */
+  parallelism: number | null;
 }
 
 export interface SegmentsSummary {
@@ -45,6 +49,7 @@ export interface SegmentsSummary {
   cores: number;
   rows: SegmentsRow[];
   unsegmentedSeconds: number;
+  unsegmentedCpuSeconds: number;
   unsegmentedBitrate: number;
   goal: number;
   goalMet: boolean | null;
@@ -62,6 +67,15 @@ async function cachedClip(tools: MediaTools, seconds: number): Promise<string> {
     await makeVideo(tools, file, { width: 1280, height: 720, seconds });
   }
   return file;
+}
+
+/** CPU seconds of a process and of its children that ended (their ffmpeg runs), Linux /proc. */
+function cpuWithChildren(pid: number): number {
+  const tick = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime, stime, cutime, cstime: fields 14-17.
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / tick;
 }
 
 function pin(pid: number, core: number): void {
@@ -129,14 +143,17 @@ export async function benchSegments(o: SegmentsOptions): Promise<SegmentsSummary
         const { TaskId } = await vod.PullUpload({ MediaUrl: `${o.files.url}/${name}` });
         fileId = (await waitForTask(vod, TaskId!, { timeoutMs: 600_000 })).detail.PullUploadTask.FileId;
       }
-      return await transcode(vod, fileId);
+      const cpu0 = ps.reduce((a, p) => a + cpuWithChildren(p.child.pid!), 0);
+      const r = await transcode(vod, fileId);
+      const cpuSeconds = ps.reduce((a, p) => a + cpuWithChildren(p.child.pid!), 0) - cpu0;
+      return { ...r, cpuSeconds };
     } finally {
       await Promise.all(ps.map((p) => p.stop()));
     }
   };
 
   const plain = await run(1, 0);
-  log(`segments: unsegmented, 1 worker process: ${round(plain.seconds, 1)} s`);
+  log(`segments: unsegmented, 1 worker process: ${round(plain.seconds, 1)} s (${round(plain.cpuSeconds, 1)} CPU s)`);
   const rows: SegmentsRow[] = [];
   for (const n of o.processes) {
     const r = await run(n, o.pieceSeconds);
@@ -149,8 +166,12 @@ export async function benchSegments(o: SegmentsOptions): Promise<SegmentsSummary
       efficiency: round(speedup / n, 2),
       bitrate: r.output.Bitrate,
       duration: r.output.Duration,
+      cpuSeconds: round(r.cpuSeconds, 1)!,
+      parallelism: round(r.cpuSeconds / r.seconds, 2),
     });
-    log(`segments: ${n} worker process(es): ${round(r.seconds, 1)} s, speed-up ${round(speedup, 2)}`);
+    log(
+      `segments: ${n} worker process(es): ${round(r.seconds, 1)} s (${round(r.cpuSeconds, 1)} CPU s), speed-up ${round(speedup, 2)}`,
+    );
   }
   const two = rows.find((r) => r.workerProcesses === 2);
   return {
@@ -159,6 +180,7 @@ export async function benchSegments(o: SegmentsOptions): Promise<SegmentsSummary
     cores,
     rows,
     unsegmentedSeconds: round(plain.seconds, 1)!,
+    unsegmentedCpuSeconds: round(plain.cpuSeconds, 1)!,
     unsegmentedBitrate: plain.output.Bitrate,
     goal: o.goal,
     goalMet: two?.efficiency == null ? null : two.efficiency >= o.goal,
@@ -169,11 +191,12 @@ export function reportSegments(s: SegmentsSummary): string[] {
   const out = [
     `9. Segment-parallel transcoding of a ${s.clipSeconds} s 1280x720 clip to ${DEFINITION} (pieces of ${s.pieceSeconds} s), ` +
       `PostgreSQL, worker processes pinned to one core each (${s.cores} cores):`,
-    `   unsegmented, 1 worker process: ${s.unsegmentedSeconds} s (bitrate ${s.unsegmentedBitrate})`,
+    `   unsegmented, 1 worker process: ${s.unsegmentedSeconds} s, ${s.unsegmentedCpuSeconds} CPU s (bitrate ${s.unsegmentedBitrate})`,
   ];
   for (const r of s.rows)
     out.push(
-      `   ${r.workerProcesses} worker process(es): ${r.seconds} s, speed-up ${r.speedup}, efficiency ${r.efficiency} ` +
+      `   ${r.workerProcesses} worker process(es): ${r.seconds} s, ${r.cpuSeconds} CPU s (${r.parallelism} cores busy), ` +
+        `speed-up ${r.speedup}, efficiency ${r.efficiency} ` +
         `(bitrate ${r.bitrate}, ${round(((r.bitrate / s.unsegmentedBitrate) - 1) * 100, 1)} % vs unsegmented; duration ${r.duration} s)`,
     );
   out.push(`   goal: efficiency ≥ ${s.goal} at 2 worker processes: ${s.goalMet === null ? "not measured" : s.goalMet ? "met" : "NOT met"}`);

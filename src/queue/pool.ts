@@ -80,6 +80,9 @@ export class TaskTimeout extends Error {
   }
 }
 
+/** How long after finding no segment to run the pool looks again. */
+const WORK_LOOK_MS = 100;
+
 /** How often progress is saved at most, and how often the lease is renewed at least. */
 const SAVE_INTERVAL_MS = 500;
 
@@ -89,6 +92,8 @@ export class WorkerPool {
   private active = 0;
   /** Tasks whose slot is given back while they wait (TaskContext.idle). */
   private waiting = 0;
+  /** When the work source is asked next (Date.now() ms). */
+  private nextWorkLook = 0;
   private wakeUp: (() => void) | undefined;
   private readonly controllers = new Set<AbortController>();
   private readonly idle = new Set<() => void>();
@@ -136,14 +141,18 @@ export class WorkerPool {
         await this.sleep(60_000);
         continue;
       }
-      // Work of tasks already running (their segments) before new tasks.
-      const item = await this.work?.claim(this.owner).catch((err) => {
-        log.error({ err }, "claiming a segment failed");
-        return undefined;
-      });
-      if (item) {
-        this.runItem(item);
-        continue;
+      // Work of tasks already running (their segments) before new tasks; after a look that
+      // found none, not again for a moment (a claim of a short task costs no second query).
+      if (this.work && Date.now() >= this.nextWorkLook) {
+        const item = await this.work.claim(this.owner).catch((err) => {
+          log.error({ err }, "claiming a segment failed");
+          return undefined;
+        });
+        if (item) {
+          this.runItem(item);
+          continue;
+        }
+        this.nextWorkLook = Date.now() + WORK_LOOK_MS;
       }
       let task: TaskRow | undefined;
       try {
@@ -154,7 +163,8 @@ export class WorkerPool {
       if (!task) {
         // Idle: woken at once by a submission or a finished task; the timer only catches
         // leases that expire (tasks of a crashed worker in cluster mode).
-        await this.sleep(Math.min(1000, config.leaseMs));
+        const untilLook = this.work ? Math.max(1, this.nextWorkLook - Date.now()) : Infinity;
+        await this.sleep(Math.min(1000, config.leaseMs, untilLook));
         continue;
       }
       this.active++;
