@@ -353,6 +353,46 @@ describe("segment-parallel transcoding", () => {
     }
   });
 
+  it("ManageTask Abort stops the pieces and removes them", async () => {
+    const server = await startOpenvod({
+      env: { OPENVOD_SEGMENT_SECONDS: "2", OPENVOD_SEGMENT_MIN_SECONDS: "1", OPENVOD_WORKERS: "1", OPENVOD_CPUS: "1" },
+    });
+    const db = new Database(join(server.dataDir, "openvod.db"), { readonly: true, fileMustExist: true });
+    try {
+      const vod = server.client();
+      const fileId = await pull(vod, `${files.url}/clip.mp4`);
+      const [mp4] = await templates(vod);
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: fileId,
+        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
+      });
+      const count = db.prepare("SELECT COUNT(*) AS n FROM segments WHERE status = 'PROCESSING'");
+      for (const deadline = Date.now() + 120_000; (count.get() as { n: number }).n === 0; ) {
+        assert.ok(Date.now() < deadline, "no piece was being encoded");
+        await sleep(20);
+      }
+      await vod.ManageTask({ TaskId: TaskId!, OperationType: "Abort" });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 60_000 });
+      assert.equal(detail.Status, "ABORTED");
+      const sub = results(detail).Transcode![0]!;
+      assert.equal(sub.Status, "FAIL");
+      // The items and what they stored go; the piece that was running stops at its next lease renewal.
+      const all = db.prepare("SELECT COUNT(*) AS n FROM segments");
+      for (const deadline = Date.now() + 30_000; ; ) {
+        const pieces = tree(join(server.dataDir, "files")).filter((f) => f.includes("pieces-"));
+        if ((all.get() as { n: number }).n === 0 && pieces.length === 0) break;
+        assert.ok(Date.now() < deadline, `pieces left: ${pieces}`);
+        await sleep(100);
+      }
+      const parts = await vod.DescribeMediaInfos({ FileIds: [fileId] });
+      const published = (parts.MediaInfoSet![0]!.TranscodeInfo?.TranscodeSet ?? []).filter((t) => t.Definition === mp4);
+      assert.deepEqual(published, [], "no transcode published");
+    } finally {
+      db.close();
+      await server.stop();
+    }
+  });
+
   it("cluster: two worker processes on PostgreSQL both take pieces of one task", async () => {
     const pg: TestDatabase = await createTestDatabase("openvod_test_segments");
     const dataDir = tempDir("openvod-segments-cluster-");
