@@ -14,10 +14,14 @@
 //   7. Upload of a 1 GiB file through openvod's COS endpoint (ApplyUpload, PutObject, CommitUpload)
 //      versus copying it with a bare node:http PUT handler, and openvod's peak RSS meanwhile
 //      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (5)).
+//   9. Segment-parallel transcoding: a 10-minute 720p clip to 100030 on PostgreSQL with 1, 2 and 4
+//      worker processes pinned to one core each, against 1, and the non-segmented path (bench/
+//      segments.ts; knobs BENCH_SEGMENTS_SECONDS (600), BENCH_SEGMENTS_PIECE_SECONDS (60),
+//      BENCH_SEGMENTS_WORKERS (1,2,4)).
 //   8. EditMedia of 3 cuts of a 720p clip versus the same ffmpeg command bare, and FastEditMedia
 //      of the same cuts as HLS (bench/editing.ts; knobs BENCH_EDIT_SECONDS (20 per cut),
 //      BENCH_EDIT_ROUNDS (2)).
-// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing), BENCH_CONNECTIONS (32),
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing,segments), BENCH_CONNECTIONS (32),
 // BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
 // BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
 // BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
@@ -48,6 +52,7 @@ import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } 
 import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.js";
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
 import { benchEditing, reportEditing, type EditingSummary } from "./editing.js";
+import { benchSegments, reportSegments, type SegmentsSummary } from "./segments.js";
 import { log, median, round } from "./stats.js";
 
 function envNumber(name: string, def: number, min: number): number {
@@ -80,7 +85,13 @@ const SECTION_NAMES = [
   "dispatch",
   "upload",
   "editing",
+  "segments",
 ] as const;
+/** Section 9: the clip's length, the pieces', the worker process counts; efficiency goal at 2. */
+const SEGMENTS_SECONDS = envNumber("BENCH_SEGMENTS_SECONDS", 600, 10);
+const SEGMENTS_PIECE_SECONDS = envNumber("BENCH_SEGMENTS_PIECE_SECONDS", 60, 1);
+const SEGMENTS_WORKERS = (process.env.BENCH_SEGMENTS_WORKERS || "1,2,4").split(",").map((x) => Number(x.trim()));
+const GOAL_SEGMENTS_EFFICIENCY = 0.8;
 const EDIT_SECONDS = envNumber("BENCH_EDIT_SECONDS", 20, 1);
 const EDIT_ROUNDS = Math.floor(envNumber("BENCH_EDIT_ROUNDS", 2, 1));
 const GOAL_EDIT_RATIO = 1.1;
@@ -436,6 +447,7 @@ type Summary = ReturnType<typeof summarize> & {
   dispatch?: DispatchSummary;
   upload?: UploadSummary;
   editing?: EditingSummary;
+  segments?: SegmentsSummary;
 };
 
 function summarize(
@@ -627,6 +639,7 @@ function report(s: Summary, elapsedMs: number): string {
   if (s.dispatch) out.push(...reportDispatch(s.dispatch, table), "");
   if (s.upload) out.push(...reportUpload(s.upload, table), "");
   if (s.editing) out.push(...reportEditing(s.editing), "");
+  if (s.segments) out.push(...reportSegments(s.segments), "");
   out.push(`(bench took ${(elapsedMs / 1000).toFixed(0)} s)`, `BENCH_JSON ${JSON.stringify(s)}`, "");
   return out.join("\n");
 }
@@ -781,6 +794,19 @@ async function main(): Promise<void> {
         })
       : undefined;
 
+    const segments = SECTIONS.has("segments")
+      ? await benchSegments({
+          cleanup,
+          files,
+          served: dir,
+          tools,
+          seconds: SEGMENTS_SECONDS,
+          pieceSeconds: SEGMENTS_PIECE_SECONDS,
+          processes: SEGMENTS_WORKERS,
+          goal: GOAL_SEGMENTS_EFFICIENCY,
+        })
+      : undefined;
+
     const summary: Summary = {
       ...summarize(describe, tasks, media),
       events,
@@ -789,6 +815,7 @@ async function main(): Promise<void> {
       dispatch,
       upload,
       editing,
+      segments,
     };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {

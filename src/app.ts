@@ -16,6 +16,7 @@ import { buildHealthServer } from "./http/health.js";
 import { locateMediaTools } from "./media/tools.js";
 import { capabilities, missingFeatures } from "./media/jobs/caps.js";
 import { WorkerPool } from "./queue/pool.js";
+import { segmentWork } from "./workers/segments.js";
 import { openStore } from "./store/open.js";
 import { taskHandlers } from "./workers/index.js";
 
@@ -93,7 +94,7 @@ export async function startOpenvod(
     wakeWorkers: () => pool?.wake(),
     now: () => clock.now(),
   };
-  if (runsWorkers) pool = new WorkerPool(deps, taskHandlers);
+  if (runsWorkers) pool = new WorkerPool(deps, taskHandlers, segmentWork(deps));
   const pusher = runsWorkers ? new PushDispatcher(deps) : undefined;
   // Cluster mode: other processes' submissions wake this pool, their events wake this
   // process's long-polling PullEvents and callback dispatcher.

@@ -201,6 +201,18 @@ export const SETTINGS = {
     help: "attempts before a crashed task fails with 70000",
     parse: int(1),
   },
+  segmentSeconds: {
+    env: "OPENVOD_SEGMENT_SECONDS",
+    default: "0",
+    help: "split the Transcode and AdaptiveDynamicStreaming sub-tasks of long sources into segments of about this many seconds, encoded in parallel by any worker (0: off)",
+    parse: int(0),
+  },
+  segmentMinSeconds: {
+    env: "OPENVOD_SEGMENT_MIN_SECONDS",
+    default: "300",
+    help: "split only sources at least this long (with OPENVOD_SEGMENT_SECONDS)",
+    parse: int(1),
+  },
   leaseMs: {
     env: "OPENVOD_LEASE_MS",
     default: "30000",

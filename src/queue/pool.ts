@@ -27,6 +27,20 @@ export interface TaskContext {
   update(patch: Record<string, unknown>): void;
   /** Saves the state now, with the events the change causes, in one transaction. */
   saveNow(events?: NewEvent[]): Promise<void>;
+  /**
+   * Runs `wait` (waiting on work other workers do, e.g. its segments) with the task's worker
+   * slot given back to the pool meanwhile, so the pool can run that work itself; the lease is
+   * still renewed.
+   */
+  idle<T>(wait: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * Work other than tasks that the pool's slots also run (the segments of segmented sub-tasks):
+ * claim() takes one item and returns how to run it, with a signal aborted on shutdown.
+ */
+export interface WorkSource {
+  claim(owner: string): Promise<((signal: AbortSignal) => Promise<void>) | undefined>;
 }
 
 export interface TaskResult {
@@ -66,6 +80,9 @@ export class TaskTimeout extends Error {
   }
 }
 
+/** How long after finding no segment to run the pool looks again. */
+const WORK_LOOK_MS = 100;
+
 /** How often progress is saved at most, and how often the lease is renewed at least. */
 const SAVE_INTERVAL_MS = 500;
 
@@ -73,6 +90,10 @@ export class WorkerPool {
   private readonly owner = `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   private running = false;
   private active = 0;
+  /** Tasks whose slot is given back while they wait (TaskContext.idle). */
+  private waiting = 0;
+  /** When the work source is asked next (Date.now() ms). */
+  private nextWorkLook = 0;
   private wakeUp: (() => void) | undefined;
   private readonly controllers = new Set<AbortController>();
   private readonly idle = new Set<() => void>();
@@ -81,6 +102,7 @@ export class WorkerPool {
   constructor(
     private readonly deps: Deps,
     private readonly handlers: ReadonlyMap<string, TaskHandler>,
+    private readonly work?: WorkSource,
   ) {}
 
   start(): void {
@@ -109,7 +131,7 @@ export class WorkerPool {
     this.wake();
     for (const c of this.controllers) c.abort(new Error("server shutting down"));
     await this.loopDone;
-    while (this.active > 0) await new Promise<void>((r) => this.idle.add(r));
+    while (this.active + this.waiting > 0) await new Promise<void>((r) => this.idle.add(r));
   }
 
   private async loop(): Promise<void> {
@@ -118,6 +140,19 @@ export class WorkerPool {
       if (this.active >= config.workers) {
         await this.sleep(60_000);
         continue;
+      }
+      // Work of tasks already running (their segments) before new tasks; after a look that
+      // found none, not again for a moment (a claim of a short task costs no second query).
+      if (this.work && Date.now() >= this.nextWorkLook) {
+        const item = await this.work.claim(this.owner).catch((err) => {
+          log.error({ err }, "claiming a segment failed");
+          return undefined;
+        });
+        if (item) {
+          this.runItem(item);
+          continue;
+        }
+        this.nextWorkLook = Date.now() + WORK_LOOK_MS;
       }
       let task: TaskRow | undefined;
       try {
@@ -128,7 +163,8 @@ export class WorkerPool {
       if (!task) {
         // Idle: woken at once by a submission or a finished task; the timer only catches
         // leases that expire (tasks of a crashed worker in cluster mode).
-        await this.sleep(Math.min(1000, config.leaseMs));
+        const untilLook = this.work ? Math.max(1, this.nextWorkLook - Date.now()) : Infinity;
+        await this.sleep(Math.min(1000, config.leaseMs, untilLook));
         continue;
       }
       this.active++;
@@ -139,6 +175,21 @@ export class WorkerPool {
         this.wake();
       });
     }
+  }
+
+  private runItem(item: (signal: AbortSignal) => Promise<void>): void {
+    const controller = new AbortController();
+    this.controllers.add(controller);
+    this.active++;
+    void item(controller.signal)
+      .catch((err) => this.deps.log.error({ err }, "a segment failed"))
+      .finally(() => {
+        this.controllers.delete(controller);
+        this.active--;
+        for (const r of this.idle) r();
+        this.idle.clear();
+        this.wake();
+      });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -229,6 +280,7 @@ export class WorkerPool {
     await mkdir(tmpDir, { recursive: true });
 
     const owner = this.owner;
+    const pool = this;
     let dirty = false;
     // The claim just renewed the lease: the first save is due one interval from now, not at once.
     let lastSave = Date.now();
@@ -243,6 +295,17 @@ export class WorkerPool {
         this.state = { ...this.state, ...patch };
         dirty = true;
         if (Date.now() - lastSave >= SAVE_INTERVAL_MS) save();
+      },
+      async idle(wait) {
+        pool.active--;
+        pool.waiting++;
+        pool.wake();
+        try {
+          return await wait();
+        } finally {
+          pool.waiting--;
+          pool.active++;
+        }
       },
       async saveNow(events) {
         while (saving) await saving;

@@ -24,6 +24,17 @@ export type Tasks = Pick<
   | "countRunnable"
 >;
 
+export type Segments = Pick<
+  Store,
+  | "insertSegments"
+  | "listSegments"
+  | "claimSegment"
+  | "segmentHeartbeat"
+  | "finishSegment"
+  | "releaseSegment"
+  | "deleteSegments"
+>;
+
 export type Media = Pick<
   Store,
   "getMedia" | "updateMedia" | "deleteMedia" | "searchMedia" | "getMediaParts" | "deleteMediaParts"
@@ -72,6 +83,7 @@ export type Signatures = Pick<Store, "useSignature" | "signatureUsed" | "purgeSi
 export interface Concepts<D> {
   apps(d: D): Apps;
   tasks(d: D): Tasks;
+  segments(d: D): Segments;
   media(d: D): Media;
   events(d: D): Events;
   templates(d: D): Templates;
@@ -85,6 +97,7 @@ export function assemble<D>(d: D, c: Concepts<D>, own: Pick<Store, "close" | "su
     ...own,
     ...c.apps(d),
     ...c.tasks(d),
+    ...c.segments(d),
     ...c.media(d),
     ...c.events(d),
     ...c.templates(d),

@@ -14,6 +14,7 @@ import { PgDb, types } from "./postgres/db.js";
 import { events } from "./postgres/events.js";
 import { Listener } from "./postgres/listen.js";
 import { media } from "./postgres/media.js";
+import { segments } from "./postgres/segments.js";
 import { tasks } from "./postgres/tasks.js";
 import { templates } from "./postgres/templates.js";
 import { signatures } from "./postgres/signatures.js";
@@ -54,7 +55,7 @@ export class PostgresStore {
       subscribe: (onTask: () => void, onEvents: (appId: number) => void) =>
         listener.subscribe(onTask, onEvents),
     };
-    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads, signatures }, own));
+    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures }, own));
   }
 
   /** Connects, applies pending migrations (once across processes) and returns the store. */

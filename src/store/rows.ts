@@ -8,6 +8,7 @@ import type {
   MediaPart,
   MediaRow,
   MultipartRow,
+  SegmentRow,
   TaskRow,
   TemplateRow,
   UploadPartRow,
@@ -165,5 +166,24 @@ export function uploadPartFromRow(r: Raw): UploadPartRow {
     size: r.size,
     etag: r.etag,
     lastModified: r.last_modified,
+  };
+}
+
+export function segmentFromRow(r: Raw, doc: Decode): SegmentRow {
+  return {
+    seq: r.seq,
+    taskId: r.task_id,
+    appId: r.app_id,
+    job: r.job,
+    idx: r.idx,
+    priority: r.priority,
+    input: doc(r.input),
+    createTime: r.create_time,
+    status: r.status,
+    result: doc(r.result),
+    progress: r.progress,
+    attempts: r.attempts,
+    leaseOwner: r.lease_owner ?? null,
+    leaseUntil: r.lease_until ?? null,
   };
 }

@@ -5,6 +5,7 @@ import { apps } from "./sqlite/apps.js";
 import { SqliteDb } from "./sqlite/db.js";
 import { events } from "./sqlite/events.js";
 import { media } from "./sqlite/media.js";
+import { segments } from "./sqlite/segments.js";
 import { tasks } from "./sqlite/tasks.js";
 import { templates } from "./sqlite/templates.js";
 import { signatures } from "./sqlite/signatures.js";
@@ -23,6 +24,6 @@ export class SqliteStore {
         d.db.close();
       },
     };
-    Object.assign(this, assemble(d, { apps, tasks, media, events, templates, uploads, signatures }, own));
+    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures }, own));
   }
 }

@@ -267,6 +267,34 @@ export interface TaskEffects {
 
 export type LeaseState = "held" | "lost" | "abort";
 
+export type SegmentStatus = "WAITING" | "PROCESSING" | "DONE" | "FAILED";
+
+/** A work item of a segmented sub-task (src/workers/segments.ts), made by its parent task. */
+export interface NewSegment {
+  /** The parent task: the item is claimable only while it is PROCESSING with no abort requested. */
+  taskId: string;
+  appId: number;
+  /** Which split of the parent it belongs to (e.g. "sub-0"). */
+  job: string;
+  idx: number;
+  priority: number;
+  /** What the worker that claims it needs to run it. */
+  input: Record<string, unknown>;
+  createTime: number;
+}
+
+export interface SegmentRow extends NewSegment {
+  seq: number;
+  status: SegmentStatus;
+  /** What the run produced (DONE: blob key and size; FAILED: the error). */
+  result: Record<string, unknown>;
+  /** 0-100, saved with each lease renewal. */
+  progress: number;
+  attempts: number;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+}
+
 /** How an aborted task reads: its ErrCode, ErrCodeExt and Message. */
 export type TaskEnd = Pick<TaskFinish, "errCode" | "errCodeExt" | "message">;
 
@@ -371,6 +399,25 @@ export interface Store {
   releaseAllLeases(): Promise<number>;
   purgeTasks(createdBefore: number, limit: number): Promise<number>;
   countRunnable(): Promise<number>;
+
+  // Segments: the work items of segmented sub-tasks, claimed like tasks (same leases).
+  /** Inserts the items that do not exist yet ((taskId, job, idx) is unique); wakes workers. */
+  insertSegments(rows: NewSegment[]): Promise<void>;
+  listSegments(taskId: string, job: string): Promise<SegmentRow[]>;
+  /** Atomically takes the next runnable item (WAITING, or PROCESSING with an expired lease) of a running parent. */
+  claimSegment(owner: string, now: number, leaseMs: number): Promise<SegmentRow | undefined>;
+  /** Extends the lease and saves progress; "abort" when the parent is no longer running or asked to stop. */
+  segmentHeartbeat(seq: number, owner: string, leaseUntil: number, progress: number): Promise<LeaseState>;
+  /** Ends an item we hold (false if not ours any more). */
+  finishSegment(
+    seq: number,
+    owner: string,
+    status: "DONE" | "FAILED",
+    result: Record<string, unknown>,
+  ): Promise<boolean>;
+  /** Hands an item we hold back (orderly shutdown): runnable at once, the attempt not counted. */
+  releaseSegment(seq: number, owner: string): Promise<boolean>;
+  deleteSegments(taskId: string, job: string): Promise<number>;
 
   // Media.
   getMedia(appId: number, fileId: string): Promise<MediaRow | undefined>;

@@ -16,6 +16,7 @@ import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import { taskFailureOf } from "./failures.js";
+import { segmentedAdaptive, segmentedTranscode, segmentSettings, type SegmentedRun } from "./segments.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
@@ -49,6 +50,8 @@ interface RunEnv {
   /** `<app>/<fileId>`: every output lives under it, so DeleteMedia removes them all. */
   base: string;
   scratch: string;
+  /** The sub-task's place in the task (names its segments). */
+  index: number;
 }
 
 async function watermarksOf(env: RunEnv, sub: SubTask): Promise<jobs.Watermark[]> {
@@ -79,6 +82,12 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       watermarks,
       sourceDuration: env.probed.metaData.Duration,
     };
+    // A long source in pieces on any worker (OPENVOD_SEGMENT_SECONDS), else one ffmpeg here.
+    const cuts = await jobs.planTranscodeCuts(env.job, env.source, t, common, segmentSettings(env.ctx.deps));
+    const run = (out: string) =>
+      cuts
+        ? segmentedTranscode(segmentedRun(env), t, common, cuts, out)
+        : jobs.transcode(env.job, env.source, out, t, common);
     let key: string;
     let file: string;
     let size: number;
@@ -87,7 +96,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       const dir = join(env.scratch, `v.f${def}`);
       await mkdir(dir, { recursive: true });
       file = join(dir, `v.f${def}.m3u8`);
-      const { probed } = await jobs.transcode(env.job, env.source, file, t, common);
+      const { probed } = await run(file);
       size = await treeSize(dir);
       const prefix = `${env.base}/v.f${def}`;
       await blobs.putDir(prefix, dir);
@@ -98,7 +107,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       };
     }
     file = join(env.scratch, `v.f${def}.${ext}`);
-    const { probed } = await jobs.transcode(env.job, env.source, file, t, common);
+    const { probed } = await run(file);
     size = probed.metaData.Size;
     md5 = await md5Of(file);
     key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
@@ -242,10 +251,11 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     const def = Number(t.Definition);
     const dir = join(env.scratch, `adp-${def}`);
     await mkdir(dir, { recursive: true });
-    const r = await jobs.adaptiveStreaming(env.job, env.source, dir, t, {
-      watermarks: await watermarksOf(env, sub),
-      sourceDuration: env.probed.metaData.Duration,
-    });
+    const o = { watermarks: await watermarksOf(env, sub), sourceDuration: env.probed.metaData.Duration };
+    const cuts = await jobs.planAdaptiveCuts(env.job, env.source, t, o, segmentSettings(env.ctx.deps));
+    const r = cuts
+      ? await segmentedAdaptive(segmentedRun(env), t, o, cuts, dir)
+      : await jobs.adaptiveStreaming(env.job, env.source, dir, t, o);
     const size = await treeSize(dir);
     const prefix = `${env.base}/adp-${def}`;
     await env.ctx.deps.blobs.putDir(prefix, dir);
@@ -269,6 +279,10 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     };
   },
 };
+
+function segmentedRun(env: RunEnv): SegmentedRun {
+  return { ctx: env.ctx, job: env.job, name: `sub-${env.index}`, source: env.source, scratch: env.scratch };
+}
 
 function relative(dir: string, file: string): string {
   return file.startsWith(dir + "/") ? file.slice(dir.length + 1) : file.split("/").pop()!;
@@ -408,6 +422,7 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
         source,
         scratch,
         base: blobKey(task.appId, task.fileId),
+        index: subtasks.indexOf(sub),
         job: {
           tools: deps.tools,
           signal: ctx.signal,

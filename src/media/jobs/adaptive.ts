@@ -19,7 +19,11 @@ import {
   type VideoCodec,
 } from "./codecs.js";
 import { loadCaps } from "./caps.js";
-import { ffmpeg } from "./ffmpeg.js";
+import type { Capabilities } from "./caps.js";
+import { checkComplete, ffmpeg } from "./ffmpeg.js";
+import type { SourceInfo } from "./source.js";
+import { writeConcatList, type TranscodePiece } from "./transcode.js";
+import { writeAtomically } from "../run.js";
 import { runJob, type Job } from "./job.js";
 import { patternSafe, produceDir } from "./outputs.js";
 import { num, secs, str } from "./values.js";
@@ -67,25 +71,36 @@ export async function adaptiveStreaming(
   template: Template,
   o: AdaptiveOptions,
 ): Promise<AdaptiveResult> {
-  const format = str(template.Format, "HLS").toUpperCase();
-  const dash = format === "DASH" || format === "MPEG-DASH";
-  if (!dash && format !== "HLS") throw badParameter(`unsupported adaptive streaming Format ${format}`);
-  if (str(template.DrmType)) throw badParameter(`DRM (${template.DrmType}) is not supported by openvod`);
-  const infos: Template[] = Array.isArray(template.StreamInfos) ? template.StreamInfos : [];
-  if (infos.length === 0) throw badParameter("the template has no StreamInfos");
-  if (infos.length > 10) throw badParameter("at most 10 StreamInfos");
+  const { dash, infos } = checkAdaptive(template);
   return runJob(ctx, input, {}, (job) => adaptive(ctx, job, outDir, template, o, dash, infos));
 }
 
-async function adaptive(
+/** What the renditions of a template are on this source, and how they are packaged. */
+interface AdaptivePlan {
+  src: SourceInfo;
+  caps: Capabilities;
+  dash: boolean;
+  fmp4: boolean;
+  duration: number;
+  renditions: Rendition[];
+  videos: Rendition[];
+  perEncoder: number;
+  segment: number;
+  fps: number;
+  firstFps: number;
+  maxBitrate: number;
+  audioTemplates: NonNullable<Rendition["audio"]>[];
+  audioIndexOf: Map<Rendition, number>;
+}
+
+async function planAdaptive(
   ctx: JobContext,
-  { budget, src, threads, threadArgs: t, progress }: Job,
-  outDir: string,
+  { src, threads }: Job,
   template: Template,
   o: AdaptiveOptions,
   dash: boolean,
   infos: Template[],
-): Promise<AdaptiveResult> {
+): Promise<AdaptivePlan> {
   const caps = await loadCaps(ctx);
   const duration = src.duration || o.sourceDuration;
   const container = dash ? "dash" : "hls";
@@ -128,48 +143,6 @@ async function adaptive(
   const firstFps = num(videos[0]?.video?.template.Fps);
   const fps = firstFps > 0 ? firstFps : src.fps;
 
-  const args = [...t.global, ...t.input, "-i", `file:${src.absolute}`];
-  const wm = planWatermarks(o.watermarks, {
-    firstInput: 1,
-    copies: videos.length,
-    allowText: true,
-    outputDuration: duration,
-  });
-  args.push(...wm.inputArgs);
-  const g = new FilterGraph();
-  const maps: string[] = [];
-  const encode: string[] = [];
-  if (videos.length) {
-    const first = videos[0]!.video!;
-    const color = colorPlan(src, first.template, first.codec, caps);
-    const pre = [...(firstFps > 0 ? [`fps=${secs(firstFps)}`] : []), ...color.pre];
-    let pads = [`0:${src.videoIndex}`];
-    if (pre.length || videos.length > 1) {
-      pads = videos.map(() => g.label("vs"));
-      const filters = [...pre, videos.length > 1 ? `split=${videos.length}` : "null"];
-      g.add(`[0:${src.videoIndex}]${filters.join(",")}${pads.map((p) => `[${p}]`).join("")}`);
-    }
-    videos.forEach((r, i) => {
-      const v = r.video!;
-      const c = colorPlan(src, v.template, v.codec, caps);
-      let pad = addScale(g, pads[i]!, v.geo, [], c.post);
-      pad = wm.apply(g, pad, v.geo, i);
-      maps.push("-map", `[${pad}]`);
-      const spec = `v:${i}`;
-      const enc = videoArgs({
-        spec,
-        codec: v.codec,
-        template: v.template,
-        fps,
-        threads: perEncoder,
-        keyframeEvery: segment,
-        maxBitrate,
-        mp4: dash || fmp4,
-        hdr10bit: c.hdr10bit,
-      });
-      encode.push(...enc.args, ...c.colorArgs(spec));
-    });
-  }
   const audios = renditions.filter((r) => r.audio);
   // DASH keeps audio in its own adaptation set: identical audio settings are encoded once.
   const audioKeys: string[] = [];
@@ -184,19 +157,124 @@ async function adaptive(
     audioIndexOf.set(r, idx);
   }
   const audioTemplates = audioKeys.map((_, i) => audios.find((r) => audioIndexOf.get(r) === i)!.audio!);
-  if (audioTemplates.length > 1) {
-    const pads = audioTemplates.map(() => g.label("as"));
-    g.add(`[0:${src.audioIndex}]asplit=${pads.length}${pads.map((p) => `[${p}]`).join("")}`);
-    pads.forEach((p) => maps.push("-map", `[${p}]`));
-  } else if (audioTemplates.length === 1) {
-    maps.push("-map", `0:${src.audioIndex}`);
+  return {
+    src,
+    caps,
+    dash,
+    fmp4,
+    duration,
+    renditions,
+    videos,
+    perEncoder,
+    segment,
+    fps,
+    firstFps,
+    maxBitrate,
+    audioTemplates,
+    audioIndexOf,
+  };
+}
+
+/**
+ * The ffmpeg inputs, filters, maps and encoders of the renditions: all of them (one run), or,
+ * for a piece of a segmented run, only the video from a cut point, or only the audio.
+ */
+function encodeArgs(
+  p: AdaptivePlan,
+  { threadArgs: t }: Job,
+  o: AdaptiveOptions,
+  part: "all" | "video" | "audio" = "all",
+  start = 0,
+): string[] {
+  const { src, caps, videos, dash, fmp4, audioTemplates } = p;
+  const withVideo = part !== "audio" && videos.length > 0;
+  const withAudio = part !== "video";
+  const args = [...t.global, ...(start > 0 ? ["-ss", secs(start)] : []), ...t.input, "-i", `file:${src.absolute}`];
+  const wm = planWatermarks(withVideo ? o.watermarks : [], {
+    firstInput: 1,
+    copies: videos.length,
+    allowText: true,
+    outputDuration: p.duration,
+  });
+  args.push(...wm.inputArgs);
+  const g = new FilterGraph();
+  const maps: string[] = [];
+  const encode: string[] = [];
+  if (withVideo) {
+    const first = videos[0]!.video!;
+    const color = colorPlan(src, first.template, first.codec, caps);
+    const pre = [
+      // A piece's timestamps from 0 after the seek, so the fps filter starts on its first frame.
+      ...(part === "video" ? ["setpts=PTS-STARTPTS"] : []),
+      ...(p.firstFps > 0 ? [`fps=${secs(p.firstFps)}`] : []),
+      ...color.pre,
+    ];
+    let pads = [`0:${src.videoIndex}`];
+    if (pre.length || videos.length > 1) {
+      pads = videos.map(() => g.label("vs"));
+      const filters = [...pre, videos.length > 1 ? `split=${videos.length}` : "null"];
+      g.add(`[0:${src.videoIndex}]${filters.join(",")}${pads.map((x) => `[${x}]`).join("")}`);
+    }
+    videos.forEach((r, i) => {
+      const v = r.video!;
+      const c = colorPlan(src, v.template, v.codec, caps);
+      let pad = addScale(g, pads[i]!, v.geo, [], c.post);
+      pad = wm.apply(g, pad, v.geo, i);
+      maps.push("-map", `[${pad}]`);
+      const spec = `v:${i}`;
+      const enc = videoArgs({
+        spec,
+        codec: v.codec,
+        template: v.template,
+        fps: p.fps,
+        threads: p.perEncoder,
+        keyframeEvery: p.segment,
+        maxBitrate: p.maxBitrate,
+        mp4: dash || fmp4,
+        hdr10bit: c.hdr10bit,
+      });
+      encode.push(...enc.args, ...c.colorArgs(spec));
+    });
   }
-  audioTemplates.forEach((a, i) =>
-    encode.push(...audioArgs(`a:${i}`, a.codec, a.template, src.audioChannels, container)),
-  );
+  if (withAudio) {
+    if (audioTemplates.length > 1) {
+      const pads = audioTemplates.map(() => g.label("as"));
+      g.add(`[0:${src.audioIndex}]asplit=${pads.length}${pads.map((x) => `[${x}]`).join("")}`);
+      pads.forEach((x) => maps.push("-map", `[${x}]`));
+    } else if (audioTemplates.length === 1) {
+      maps.push("-map", `0:${src.audioIndex}`);
+    }
+    audioTemplates.forEach((a, i) =>
+      encode.push(...audioArgs(`a:${i}`, a.codec, a.template, src.audioChannels, dash ? "dash" : "hls")),
+    );
+  }
   if (!g.empty) args.push("-filter_complex", g.toString());
   args.push(...maps, ...encode, "-map_metadata", "-1", "-map_chapters", "-1");
+  return args;
+}
 
+async function adaptive(
+  ctx: JobContext,
+  job: Job,
+  outDir: string,
+  template: Template,
+  o: AdaptiveOptions,
+  dash: boolean,
+  infos: Template[],
+): Promise<AdaptiveResult> {
+  const plan = await planAdaptive(ctx, job, template, o, dash, infos);
+  return packageAdaptive(ctx, job, plan, outDir, encodeArgs(plan, job, o));
+}
+
+/** Runs `args` (the renditions' encoders, or a join's copies) into the HLS or DASH package. */
+async function packageAdaptive(
+  ctx: JobContext,
+  { budget, progress }: Job,
+  plan: AdaptivePlan,
+  outDir: string,
+  args: string[],
+): Promise<AdaptiveResult> {
+  const { src, caps, dash, fmp4, renditions, videos, audioTemplates, audioIndexOf, segment, duration, fps } = plan;
   return produceDir(outDir, async (tmp) => {
     if (dash) {
       const manifest = "manifest.mpd";
@@ -237,6 +315,73 @@ async function adaptive(
       onProgress: progress.run(0),
     });
     return hlsResult(tmp, renditions, fps);
+  });
+}
+
+/** The package format and renditions of a template, refused (40000) before any work when openvod cannot make them. */
+function checkAdaptive(template: Template): { dash: boolean; infos: Template[] } {
+  const format = str(template.Format, "HLS").toUpperCase();
+  const dash = format === "DASH" || format === "MPEG-DASH";
+  if (!dash && format !== "HLS") throw badParameter(`unsupported adaptive streaming Format ${format}`);
+  if (str(template.DrmType)) throw badParameter(`DRM (${template.DrmType}) is not supported by openvod`);
+  const infos: Template[] = Array.isArray(template.StreamInfos) ? template.StreamInfos : [];
+  if (infos.length === 0) throw badParameter("the template has no StreamInfos");
+  if (infos.length > 10) throw badParameter("at most 10 StreamInfos");
+  return { dash, infos };
+}
+
+/**
+ * One piece of a segmented adaptive-streaming job, into an mp4 file: every rendition's video
+ * (one stream each, in rendition order) from a cut point for a number of frames, or every audio
+ * rendition's stream, the whole of it. See transcodePiece.
+ */
+export async function adaptivePiece(
+  ctx: JobContext,
+  input: string,
+  output: string,
+  template: Template,
+  o: AdaptiveOptions,
+  piece: TranscodePiece,
+): Promise<void> {
+  const { dash, infos } = checkAdaptive(template);
+  await runJob(ctx, input, {}, async (job) => {
+    const plan = await planAdaptive(ctx, job, template, o, dash, infos);
+    const video = piece.kind === "video";
+    const args = encodeArgs(plan, job, o, piece.kind, video ? piece.start : 0);
+    if (video && piece.frames > 0) args.push("-frames:v", String(piece.frames));
+    const seconds = video && piece.frames > 0 ? piece.frames / piece.fps : plan.duration - (video ? piece.start : 0);
+    await writeAtomically(output, async (tmp) => {
+      await ffmpeg(ctx, job.budget, plan.src, {
+        args: [...args, "-f", "mp4", tmp],
+        durationSec: seconds,
+        onProgress: job.progress.run(0),
+      });
+      await checkComplete(ctx, job.budget, plan.src, tmp, seconds);
+    });
+  });
+}
+
+/** Packages the pieces of a segmented adaptive-streaming job without re-encoding (see joinTranscode). */
+export async function joinAdaptive(
+  ctx: JobContext,
+  input: string,
+  videoPieces: string[],
+  audioPiece: string | undefined,
+  listFile: string,
+  outDir: string,
+  template: Template,
+  o: AdaptiveOptions,
+): Promise<AdaptiveResult> {
+  const { dash, infos } = checkAdaptive(template);
+  await writeConcatList(listFile, videoPieces);
+  return runJob(ctx, input, {}, async (job) => {
+    const plan = await planAdaptive(ctx, job, template, o, dash, infos);
+    const args = ["-f", "concat", "-safe", "0", "-i", `file:${path.resolve(listFile)}`];
+    if (audioPiece) args.push("-i", `file:${path.resolve(audioPiece)}`);
+    plan.videos.forEach((_, i) => args.push("-map", `0:v:${i}`));
+    if (audioPiece) plan.audioTemplates.forEach((_, i) => args.push("-map", `1:a:${i}`));
+    args.push("-c", "copy", "-map_metadata", "-1", "-map_chapters", "-1");
+    return packageAdaptive(ctx, job, plan, outDir, args);
   });
 }
 

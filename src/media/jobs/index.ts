@@ -9,6 +9,8 @@ export { JobError, type JobContext, type JobErrCode, type Template, type Waterma
 export {
   transcode,
   transcodeArgs,
+  transcodePiece,
+  joinTranscode,
   containerExtension,
   type TranscodeOptions,
   type TranscodeResult,
@@ -26,6 +28,8 @@ export { imageSprites, type SpriteOptions, type SpriteResult } from "./sprites.j
 export { animatedGraphic, type AnimatedOptions } from "./animated.js";
 export {
   adaptiveStreaming,
+  adaptivePiece,
+  joinAdaptive,
   type AdaptiveOptions,
   type AdaptiveResult,
   type AdaptiveStream,
@@ -35,3 +39,9 @@ export { inspectQuality, type InspectResult, type InspectSpan } from "./qualityI
 export { findOverlay, removeOverlay, type Box } from "./removeWatermark.js";
 export { editMedia, editMediaArgs, type EditClip, type EditOptions } from "./editMedia.js";
 export { resolveWindow } from "./source.js";
+export {
+  planTranscodeCuts,
+  planAdaptiveCuts,
+  type CutPlan,
+  type SegmentSettings,
+} from "./segments.js";

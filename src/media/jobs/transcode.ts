@@ -2,7 +2,7 @@
 // are written with writeAtomically, HLS is built in a temporary directory whose segments are
 // moved beside the final .m3u8 before the playlist itself is renamed into place.
 
-import { mkdir, readdir, rename, rm } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import {
   audioArgs,
@@ -197,9 +197,20 @@ async function transcodeJob(
   template: Template,
   o: TranscodeOptions,
 ): Promise<TranscodeResult> {
-  const { budget, progress } = job;
   const plan = await planTranscode(ctx, job, template, o);
-  const { src, args, hlsTime } = plan;
+  return writeTranscode(ctx, job, plan, plan.args, output, template);
+}
+
+/** Runs `args` (inputs and encoders: the plan's, or a join's) into the template's container. */
+async function writeTranscode(
+  ctx: JobContext,
+  { budget, progress }: Job,
+  plan: TranscodePlan,
+  args: string[],
+  output: string,
+  template: Template,
+): Promise<TranscodeResult> {
+  const { src, hlsTime } = plan;
   let probed: ProbedMedia | undefined;
   const run = async (out: string, muxArgs: string[]) => {
     await ffmpeg(ctx, budget, src, {
@@ -222,6 +233,92 @@ async function transcodeJob(
     await writeAtomically(output, (tmp) => run(tmp, fileMuxArgs(plan.container)));
   }
   return { probed: probed! };
+}
+
+/** A part of a segmented transcode (src/workers/segments.ts): frames from a cut point, or the audio. */
+export interface TranscodePiece {
+  kind: "video" | "audio";
+  /** Video: seconds of the output where the piece starts (a cut point, on a keyframe). */
+  start: number;
+  /** Video: how many frames (0: to the end). */
+  frames: number;
+  /** Video: the output frame rate the cut points were computed with. */
+  fps: number;
+}
+
+/**
+ * Encodes one piece of a transcode into an mp4 file: the template's video alone, from a cut
+ * point for a number of frames (timestamps from 0, a keyframe first; HLS keyframes at the same
+ * cadence as the whole run's, since cut points are multiples of it), or the template's audio
+ * alone, the whole of it in one piece so the join has no gap or click.
+ */
+export async function transcodePiece(
+  ctx: JobContext,
+  input: string,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+  piece: TranscodePiece,
+): Promise<ProbedMedia> {
+  containerOf(template);
+  return runJob(ctx, input, {}, async (job) => {
+    if (piece.kind === "audio") {
+      const audioOnly = { ...template, Container: "mp4", RemoveVideo: 1 };
+      const plan = await planTranscode(ctx, job, audioOnly, o);
+      return (await writeTranscode(ctx, job, plan, plan.args, output, audioOnly)).probed;
+    }
+    const plan = await planTranscode(ctx, job, { ...template, RemoveAudio: 1 }, {
+      ...o,
+      startTimeOffset: piece.start > 0 ? piece.start : undefined,
+      // Timestamps from 0 after the seek, so the fps filter starts the piece on its first frame.
+      videoFilters: ["setpts=PTS-STARTPTS", ...(o.videoFilters ?? [])],
+    });
+    const seconds = piece.frames > 0 ? piece.frames / piece.fps : plan.expected;
+    const args = [...plan.args, ...(piece.frames > 0 ? ["-frames:v", String(piece.frames)] : [])];
+    let probed: ProbedMedia | undefined;
+    await writeAtomically(output, async (tmp) => {
+      await ffmpeg(ctx, job.budget, plan.src, {
+        args: [...args, "-f", "mp4", tmp],
+        durationSec: seconds,
+        onProgress: job.progress.run(0),
+      });
+      probed = await checkComplete(ctx, job.budget, plan.src, tmp, seconds);
+    });
+    return probed!;
+  });
+}
+
+/**
+ * Joins encoded pieces into the template's container without re-encoding: the video pieces in
+ * order (concat demuxer), the audio piece beside them, muxed as transcode() would (mp4 with
+ * faststart, or an HLS playlist cut at the same keyframes), then probed back like its output.
+ */
+export async function joinTranscode(
+  ctx: JobContext,
+  input: string,
+  videoPieces: string[],
+  audioPiece: string | undefined,
+  listFile: string,
+  output: string,
+  template: Template,
+  o: TranscodeOptions,
+): Promise<TranscodeResult> {
+  containerOf(template);
+  await writeConcatList(listFile, videoPieces);
+  return runJob(ctx, input, {}, async (job) => {
+    const plan = await planTranscode(ctx, job, template, o);
+    const args = ["-f", "concat", "-safe", "0", "-i", `file:${path.resolve(listFile)}`];
+    if (audioPiece) args.push("-i", `file:${path.resolve(audioPiece)}`);
+    args.push("-map", "0:v:0", ...(audioPiece ? ["-map", "1:a:0"] : []), "-c", "copy");
+    args.push("-map_metadata", "-1", "-map_chapters", "-1");
+    return writeTranscode(ctx, job, plan, args, output, template);
+  });
+}
+
+/** A concat demuxer list of files (absolute paths, quotes escaped). */
+export async function writeConcatList(listFile: string, files: string[]): Promise<void> {
+  const quote = (f: string) => `'${path.resolve(f).replace(/'/g, "'\\''")}'`;
+  await writeFile(listFile, files.map((f) => `file ${quote(f)}\n`).join(""));
 }
 
 /** Options of ffmpeg's hls muxer for a VOD playlist `<dir>/<stem>.m3u8` and its segments. */

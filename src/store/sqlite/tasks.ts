@@ -29,6 +29,7 @@ export function tasks(d: SqliteDb): Tasks {
       AND status = 'PROCESSING' RETURNING abort_request`),
     releaseLeases: p("UPDATE tasks SET lease_until = 0 WHERE status = 'PROCESSING'"),
     releasePush: p("UPDATE events SET available_at = 0 WHERE delivery = 'PUSH'"),
+    releaseSegments: p("UPDATE segments SET lease_until = 0 WHERE status = 'PROCESSING'"),
     release: p(`UPDATE tasks SET attempts = MAX(attempts - 1, 0), lease_owner = NULL, lease_until = 0,
       state = ? WHERE task_id = ? AND lease_owner = ? AND status = 'PROCESSING'`),
     purge: p(`DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE create_time < ?
@@ -86,6 +87,7 @@ export function tasks(d: SqliteDb): Tasks {
     async releaseAllLeases() {
       // Callbacks claimed or backing off when the last process stopped are due again at once.
       s.releasePush.run();
+      s.releaseSegments.run();
       return s.releaseLeases.run().changes;
     },
     async purgeTasks(createdBefore, limit) {
