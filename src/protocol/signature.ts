@@ -245,7 +245,8 @@ function checkTimestamp(raw: string, name: string, nowSec: number): void {
 // Every request of a second carries the same timestamp: its UTC day is worked out once.
 let lastDay = { ts: "", day: "" };
 function utcDay(tsRaw: string): string {
-  if (lastDay.ts !== tsRaw) lastDay = { ts: tsRaw, day: new Date(Number(tsRaw) * 1000).toISOString().slice(0, 10) };
+  if (lastDay.ts !== tsRaw)
+    lastDay = { ts: tsRaw, day: new Date(Number(tsRaw) * 1000).toISOString().slice(0, 10) };
   return lastDay.day;
 }
 

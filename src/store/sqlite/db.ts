@@ -13,6 +13,7 @@ import { open, type FileHandle } from "node:fs/promises";
 import Database from "better-sqlite3";
 import type { SqlDialect, Params } from "../filters.js";
 import { pending } from "../migrate.js";
+import { CLAIM_SESSION, claimSessionParams, DuplicateSession } from "../sessions.js";
 import { Json, runSync, type Proc, type Raw, type SqlRunner, type Stmt } from "../sql.js";
 import type { NewEvent, NewTask } from "../types.js";
 
@@ -216,8 +217,12 @@ export class SqliteDb {
     for (const e of events ?? []) this.insertEvent.run({ ...e, content: JSON.stringify(e.content) });
   }
 
+  /** Inserts tasks (inside a transaction: a SessionId taken within its window throws DuplicateSession). */
   writeTasks(tasks: NewTask[] | undefined): void {
-    for (const t of tasks ?? [])
+    for (const t of tasks ?? []) {
+      if (t.sessionId && this.stmt(CLAIM_SESSION).run(...claimSessionParams(t)).changes === 0)
+        throw new DuplicateSession(t.sessionId);
       this.insertTask.run({ ...t, input: JSON.stringify(t.input), state: JSON.stringify(t.state) });
+    }
   }
 }

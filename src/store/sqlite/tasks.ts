@@ -5,6 +5,7 @@ import * as abort from "../abort.js";
 import * as effects from "../effects.js";
 import { listTasksQuery, TASK_CURSOR, type TaskCursor } from "../filters.js";
 import { parseJson, taskFromRow } from "../rows.js";
+import { PURGE_SESSIONS } from "../sessions.js";
 import { runSync, type Raw } from "../sql.js";
 import type { LeaseState } from "../types.js";
 import { SQLITE, type SqliteDb } from "./db.js";
@@ -19,8 +20,7 @@ export function tasks(d: SqliteDb): Tasks {
       ORDER BY seq DESC LIMIT 1`),
     // The IN repeats the partial index's predicate (tasks_runnable) so SQLite walks that index in
     // claim order instead of scanning every task ever stored.
-    nextRunnable:
-      p(`SELECT seq FROM tasks WHERE status IN ('WAITING', 'PROCESSING')
+    nextRunnable: p(`SELECT seq FROM tasks WHERE status IN ('WAITING', 'PROCESSING')
       AND (status = 'WAITING' OR lease_until < ?) ORDER BY priority DESC, seq LIMIT 1`),
     claim:
       p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
@@ -95,6 +95,7 @@ export function tasks(d: SqliteDb): Tasks {
       return s.releaseLeases.run().changes;
     },
     async purgeTasks(createdBefore, limit) {
+      d.stmt(PURGE_SESSIONS).run(createdBefore);
       return s.purge.run(createdBefore, limit).changes;
     },
     async countRunnable() {
