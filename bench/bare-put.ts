@@ -1,12 +1,14 @@
 // The baseline of the upload benchmark, run as its own process like openvod: a bare node:http
-// server that copies each PUT body into a file (nothing checked, nothing hashed) and answers 200;
-// DELETE removes the copies.
+// server that copies each PUT body into a file (nothing checked, nothing hashed), fsyncs it (the
+// data, then the directory entry: what openvod does before its 200) and answers 200; DELETE
+// removes the copies.
 //   node dist/bench/bare-put.js <directory>
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
+import { syncDir, syncFile } from "../src/blobs/durable.js";
 
 const [dir] = process.argv.slice(2);
 if (!dir) {
@@ -26,6 +28,8 @@ const server = createServer(async (req, res) => {
   const file = join(dir, `bare-put-${++n}`);
   try {
     await pipeline(req, createWriteStream(file));
+    await syncFile(file);
+    await syncDir(dir);
     res.writeHead(200, { etag: '"bare"', "x-cos-request-id": "bare" }).end();
   } catch {
     res.writeHead(500).end();

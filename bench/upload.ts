@@ -1,7 +1,8 @@
 // Bench section 7: uploading a 1 GiB file through openvod's COS endpoint (ApplyUpload, then one
 // streamed PutObject signed the COS way with the temporary credentials, as cos-nodejs-sdk-v5
-// sends it) versus copying the same file with a bare node:http PUT handler (bench/bare-put.ts),
-// in alternating rounds, with the same client code for both. Also: CommitUpload's time (ffprobe
+// sends it) versus copying the same file with a bare node:http PUT handler (bench/bare-put.ts;
+// both fsync the file before their 200), in alternating rounds, with the same client code for
+// both. Also: CommitUpload's time (ffprobe
 // and the move into storage), and openvod's peak RSS while it receives (VmHWM, reset before the
 // first round through /proc/PID/clear_refs, and VmRSS sampled every 20 ms as a cross-check).
 // The file is ffmpeg rawvideo in Matroska, so the commit really probes media; it is deleted
@@ -280,7 +281,7 @@ export function reportUpload(
     table(
       [
         ["receiver", "MiB/s"],
-        ["bare node:http PUT handler (copy to a file)", n(u.bare.mibPerSec)],
+        ["bare node:http PUT handler (copy to a file, fsynced)", n(u.bare.mibPerSec)],
         ["openvod COS PutObject (signature, MD5, size limit, to a file)", n(u.openvod.mibPerSec)],
         ["ratio openvod/bare", n(u.ratio, 2)],
       ],

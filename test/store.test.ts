@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { loadMigrations, migrationsDir } from "../src/store/migrate.js";
 import { LISTEN_APPLICATION_NAME, PostgresStore } from "../src/store/postgres.js";
+import { DuplicateSession } from "../src/store/sessions.js";
 import { SqliteStore } from "../src/store/sqlite.js";
 import type {
   MediaRow,
@@ -757,6 +758,48 @@ function storeSuite(name: string, makeBackend: () => Backend, kind: "sqlite" | "
       assert.equal(await store.findTaskBySession(listApp, "sess-1", 50_021), undefined, "older than since");
       assert.equal(await store.findTaskBySession(APP, "sess-1", 0), undefined, "another application");
       assert.equal(await store.findTaskBySession(listApp, "sess-2", 0), undefined);
+      await drain(store);
+    });
+
+    it("takes a SessionId with the task insert: refused within the window, free after it", async () => {
+      const app = 1650000000;
+      const day = 24 * 3600 * 1000;
+      const first = task({ appId: app, sessionId: "dedup", createTime: 10 * day });
+      await store.insertTask(first);
+      const again = task({ appId: app, sessionId: "dedup", createTime: 10 * day + 1 });
+      await assert.rejects(store.insertTask(again), DuplicateSession);
+      assert.equal(await store.getTask(app, again.taskId), undefined, "nothing written");
+      // Another application, or no SessionId, is no duplicate.
+      await store.insertTask(task({ appId: app + 1, sessionId: "dedup", createTime: 10 * day + 2 }));
+      await store.insertTask(task({ appId: app, createTime: 10 * day + 3 }));
+      await store.insertTask(task({ appId: app, createTime: 10 * day + 4 }));
+      // Inside a transaction of effects (a finish that submits a follow-up) the same holds: the
+      // whole finish is refused, as any failing effect refuses it.
+      await drain(store);
+      const parent = task({ appId: app, createTime: 10 * day + 5 });
+      await store.insertTask(parent);
+      const claimed = await store.claimTask("s", 10 * day + 6, 60_000);
+      assert.equal(claimed?.taskId, parent.taskId);
+      const end = {
+        errCode: 0,
+        errCodeExt: "",
+        message: "",
+        status: "FINISH" as const,
+        state: {},
+        finishTime: 10 * day + 7,
+      };
+      await assert.rejects(
+        store.finishTask(parent.taskId, "s", end, {
+          insertTasks: [task({ appId: app, sessionId: "dedup", createTime: 10 * day + 7 })],
+        }),
+        DuplicateSession,
+      );
+      assert.equal((await store.getTask(app, parent.taskId))?.status, "PROCESSING");
+      assert.equal(await store.finishTask(parent.taskId, "s", end), "finished");
+      // Three days after the first, the SessionId is free again.
+      const later = task({ appId: app, sessionId: "dedup", createTime: 13 * day + 1 });
+      await store.insertTask(later);
+      assert.equal((await store.findTaskBySession(app, "dedup", 0))?.taskId, later.taskId);
       await drain(store);
     });
 
@@ -1511,6 +1554,76 @@ describe("store migrations", () => {
       await new SqliteStore(file).close();
       assert.deepEqual(sqliteState(file), first);
     });
+  }
+
+  // Tasks stored before SessionIds were a constraint can repeat one (the race it closes).
+  const DUPLICATE_SESSIONS = [
+    ["dup-1", 1000],
+    ["dup-2", 3000],
+    ["dup-3", 2000],
+  ] as const;
+
+  it("SQLite: tasks that repeat a SessionId migrate; the latest of each holds it", async () => {
+    const file = join(dir, "sessions.db");
+    const db = new Database(file);
+    const before = loadMigrations("sqlite").filter((m) => m.name !== "0008_task_sessions.sql");
+    db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    for (const m of before) {
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_migrations VALUES (?, 1)").run(m.version);
+    }
+    for (const [id, t] of DUPLICATE_SESSIONS)
+      db.prepare(
+        `INSERT INTO tasks (task_id, app_id, task_type, status, session_id, input, state, create_time)
+         VALUES (?, ?, 'PullUpload', 'WAITING', 'same', '{}', '{}', ?)`,
+      ).run(id, APP, t);
+    db.close();
+    const store = new SqliteStore(file);
+    try {
+      await sessionsAfterMigration(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("PostgreSQL: tasks that repeat a SessionId migrate; the latest of each holds it", async () => {
+    const db = await createTestDatabase("openvod_test_migrate");
+    try {
+      await sql(
+        db.url,
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+      );
+      for (const m of loadMigrations("postgres").filter((m) => m.name !== "0004_task_sessions.sql")) {
+        await sql(db.url, m.sql);
+        await sql(db.url, "INSERT INTO schema_migrations VALUES ($1, 1)", [m.version]);
+      }
+      for (const [id, t] of DUPLICATE_SESSIONS)
+        await sql(
+          db.url,
+          `INSERT INTO tasks (task_id, app_id, task_type, status, session_id, input, state, create_time)
+           VALUES ($1, $2, 'PullUpload', 'WAITING', 'same', '{}', '{}', $3)`,
+          [id, APP, t],
+        );
+      const store = await PostgresStore.open(db.url);
+      try {
+        await sessionsAfterMigration(store);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await db.drop();
+    }
+  });
+
+  /** Every old task is still there, and the SessionId counts from its latest task (created at 3000). */
+  async function sessionsAfterMigration(store: Store) {
+    for (const [id] of DUPLICATE_SESSIONS) assert.equal((await store.getTask(APP, id))?.status, "WAITING");
+    const window = 3 * 24 * 3600 * 1000;
+    await assert.rejects(
+      store.insertTask(task({ sessionId: "same", createTime: 3000 + window })),
+      DuplicateSession,
+    );
+    await store.insertTask(task({ sessionId: "same", createTime: 3000 + window + 1 }));
   }
 
   it("SQLite: a new database runs every file and records each", async () => {

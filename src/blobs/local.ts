@@ -1,7 +1,10 @@
 // Local-directory blob storage under <data>/files. Writers produce into <data>/tmp (same
-// filesystem) and putFile renames, so a reader never sees a half-written file.
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+// filesystem) and putFile renames, so a reader never sees a half-written file. The rename is
+// made durable (its directory synced); the file's data is its writer's to sync (uploads are,
+// src/cos/receive.ts).
+import { rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
+import { mkdirDurable, syncDir } from "./durable.js";
 import type { BlobStat, BlobStore, LocalBlob } from "./types.js";
 
 export class LocalBlobStore implements BlobStore {
@@ -20,14 +23,16 @@ export class LocalBlobStore implements BlobStore {
 
   async putFile(key: string, localPath: string): Promise<void> {
     const dest = this.pathOf(key);
-    await mkdir(dirname(dest), { recursive: true });
+    await mkdirDurable(dirname(dest));
     await rename(localPath, dest);
+    // The move is on disk once the new name is (what the store records next points at it).
+    await syncDir(dirname(dest));
   }
 
   async putDir(prefix: string, localDir: string): Promise<void> {
     const dest = this.pathOf(prefix.replace(/\/+$/, ""));
     if (dest === this.root) throw new Error("refusing to replace the blob store root");
-    await mkdir(dirname(dest), { recursive: true });
+    await mkdirDurable(dirname(dest));
     // Swap in the new tree, then drop the old one: readers see the old tree or the whole new
     // one (or, for an instant, nothing), never a partly written tree.
     const old = `${dest}.old-${process.pid}-${Date.now()}`;
@@ -35,6 +40,7 @@ export class LocalBlobStore implements BlobStore {
       if (err.code !== "ENOENT") throw err;
     });
     await rename(localDir, dest);
+    await syncDir(dirname(dest));
     await rm(old, { recursive: true, force: true });
   }
 

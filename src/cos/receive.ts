@@ -1,9 +1,12 @@
 // Streams a request body to a file: flat memory whatever the size (the socket is paused while
 // the file or the MD5 thread is behind), the size limit enforced as bytes arrive, and the MD5
-// computed on the way for Content-MD5 and the ETag. On any failure the file is removed.
+// computed on the way for Content-MD5 and the ETag. On any failure the file is removed; an
+// accepted body is fsynced (data and directory entry) before receiveBody returns.
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
+import { dirname } from "node:path";
+import { syncDir, syncFile } from "../blobs/durable.js";
 import { cosErrors } from "./errors.js";
 import { startMd5 } from "./md5.js";
 
@@ -108,6 +111,9 @@ export async function receiveBody(
     if (expected && !expected.equals(digest)) {
       throw cosErrors.invalidDigest("The Content-MD5 you specified did not match what we received.");
     }
+    // On disk before the 200 that accepts it: the file's data, then its name in the directory.
+    await syncFile(dest);
+    await syncDir(dirname(dest));
     return { size, md5: digest };
   } catch (err) {
     md5.cancel();

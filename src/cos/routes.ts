@@ -15,12 +15,13 @@
 // x-cos-request-id, errors are COS XML with COS status codes.
 import { randomBytes, createHash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { join } from "node:path";
 import { once } from "node:events";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Deps } from "../domain/deps.js";
+import { mkdirDurable, syncDir, syncFile } from "../blobs/durable.js";
 import { bucketOf, sessionDir } from "../domain/uploads.js";
 import type { MultipartRow, UploadObject, UploadSessionRow } from "../store/types.js";
 import { CosError, cosErrors } from "./errors.js";
@@ -227,7 +228,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
     const { session: s, which } = a;
     if (header(req, "x-cos-copy-source"))
       throw cosErrors.notImplemented("PutObject - Copy is not supported.");
-    await mkdir(dirOf(s), { recursive: true });
+    await mkdirDurable(dirOf(s));
     const file = newFileName(which!);
     const got = await receiveBody(req.raw, join(dirOf(s), file), {
       maxBytes: Math.min(MAX_SINGLE_BYTES, config.uploadMaxBytes),
@@ -286,7 +287,7 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
         `The parts uploaded already reach the ${config.uploadMaxBytes} bytes openvod accepts.`,
       );
     }
-    await mkdir(dirOf(s), { recursive: true });
+    await mkdirDurable(dirOf(s));
     const file = newFileName(`part-${partNumber}`);
     const got = await receiveBody(req.raw, join(dirOf(s), file), { maxBytes: room, what: "part" });
     const etag = got.md5.toString("hex");
@@ -353,6 +354,9 @@ export async function registerCos(app: FastifyInstance, deps: Deps): Promise<voi
       }
       out.end();
       await once(out, "finish");
+      // On disk before the 200, as a PutObject's body is (src/cos/receive.ts).
+      await syncFile(join(dir, file));
+      await syncDir(dir);
     } catch (err) {
       out.destroy();
       await rm(join(dir, file), { force: true });

@@ -3,6 +3,7 @@
 // What differs per task type is its TaskKind (src/domain/tasktypes); the queue runs them.
 import { errors, TaskErrCode } from "../protocol/errors.js";
 import type { NewEvent, NewTask, TaskEnd, TaskRow } from "../store/types.js";
+import { DuplicateSession, SESSION_WINDOW_MS } from "../store/sessions.js";
 import { makeEvent } from "./events.js";
 import type { Deps, Urls } from "./deps.js";
 import { isoTime, newTaskId } from "./ids.js";
@@ -28,9 +29,6 @@ export const TASK_ABORTED = {
     message: "The media file was deleted before the task finished.",
   },
 } as const satisfies Record<string, TaskEnd>;
-
-/** SessionId de-duplicates submissions for this long (3 days, as the cloud does). */
-const SESSION_WINDOW_MS = 3 * 24 * 3600 * 1000;
 
 export interface Submission {
   appId: number;
@@ -60,11 +58,10 @@ export async function newTask(deps: Deps, s: Submission): Promise<NewTask> {
     );
   }
   const now = deps.now();
+  // A first answer without an insert; the insert's own claim (src/store/sessions.ts) is what
+  // decides between submissions at once.
   if (sessionId && (await deps.store.findTaskBySession(s.appId, sessionId, now - SESSION_WINDOW_MS))) {
-    throw errors.invalidParameterValue(
-      "SessionId",
-      "A task with this SessionId was submitted within the last 3 days.",
-    );
+    throw duplicateSession();
   }
   return {
     taskId: newTaskId(s.appId, taskKind(s.taskType).idKind),
@@ -80,10 +77,20 @@ export async function newTask(deps: Deps, s: Submission): Promise<NewTask> {
   };
 }
 
+const duplicateSession = () =>
+  errors.invalidParameterValue(
+    "SessionId",
+    "A task with this SessionId was submitted within the last 3 days.",
+  );
+
 /** Stores a new task WAITING and wakes the workers. */
 export async function submitTask(deps: Deps, s: Submission): Promise<string> {
   const task = await newTask(deps, s);
-  await deps.store.insertTask(task);
+  try {
+    await deps.store.insertTask(task);
+  } catch (err) {
+    throw err instanceof DuplicateSession ? duplicateSession() : err;
+  }
   deps.wakeWorkers();
   return task.taskId;
 }

@@ -13,6 +13,7 @@ import { cosRewriteUrl, registerCos } from "../cos/routes.js";
 import { registerUgc } from "./ugc.js";
 import { registerHotlink } from "./hotlink.js";
 import { registerConsole } from "./console.js";
+import { serveApiDirectly, writeApiAnswer } from "./directApi.js";
 import { randomUUID } from "node:crypto";
 import { maxHeaderSize } from "node:http";
 import type { Duplex } from "node:stream";
@@ -80,12 +81,15 @@ export async function buildServer(deps: Deps): Promise<FastifyInstance> {
       // Written straight to the socket in one piece: the answer is a finished JSON string, and
       // fastify's generic send path costs more than the rest of a cached DescribeTaskDetail.
       reply.hijack();
-      reply.raw.writeHead(200, {
-        "content-type": "application/json; charset=utf-8",
-        "content-length": Buffer.byteLength(body),
-      });
-      reply.raw.end(body);
+      writeApiAnswer(reply.raw, body);
     },
+  });
+  // On the real server, API requests skip fastify altogether (the route above still answers
+  // inject() and whatever the direct path leaves to fastify).
+  serveApiDirectly(app.server, {
+    api,
+    bodyLimit: deps.config.maxBodyBytes,
+    isApiRequest: (req) => cosRewriteUrl(req) === req.url,
   });
 
   app.setNotFoundHandler((req, reply) =>

@@ -56,7 +56,12 @@ export type Events = Pick<
 
 export type Templates = Pick<
   Store,
-  "listTemplates" | "getTemplate" | "putTemplate" | "deleteTemplate" | "nextTemplateDefinition"
+  | "listTemplates"
+  | "getTemplate"
+  | "putTemplate"
+  | "insertTemplate"
+  | "deleteTemplate"
+  | "nextTemplateDefinition"
 >;
 
 export type Uploads = Pick<

@@ -21,7 +21,7 @@ export class SqliteStore {
     const d = new SqliteDb(file);
     const own = {
       async close() {
-        d.db.close();
+        d.close();
       },
     };
     Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures }, own));

@@ -512,6 +512,8 @@ export interface Store {
   getTemplate(appId: number, family: string, key: string): Promise<TemplateRow | undefined>;
   /** Inserts or replaces. */
   putTemplate(row: TemplateRow): Promise<void>;
+  /** Inserts a new template; false (and nothing written) when its key is taken, e.g. by another process at once. */
+  insertTemplate(row: TemplateRow): Promise<boolean>;
   deleteTemplate(appId: number, family: string, key: string): Promise<boolean>;
   /** The next free numeric key of the application's custom templates (shared by all families). */
   nextTemplateDefinition(appId: number, floor: number): Promise<number>;

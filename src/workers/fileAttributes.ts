@@ -1,6 +1,6 @@
 // DescribeFileAttributes: MD5 and SHA-1 of the original file, streamed in one pass.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import type { FileAttributesState } from "../domain/tasktypes/fileAttributes.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
@@ -18,16 +18,23 @@ export async function runFileAttributes(ctx: TaskContext): Promise<TaskResult> {
   // With object storage: a copy downloaded into the local cache, held while hashing.
   const copy = await deps.blobs.openLocal(media.blobKey);
   try {
-    const stream = createReadStream(copy.path, {
-      // Big reads for big files; no 1 MiB buffer for a small one.
-      highWaterMark: Math.max(64 * 1024, Math.min(1024 * 1024, stat.size)),
-      signal: ctx.signal,
-    });
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      md5.update(chunk);
-      sha1.update(chunk);
-      read += chunk.length;
-      if (stat.size > 0) ctx.update({ progress: Math.floor((read / stat.size) * 99) });
+    // Plain reads into one buffer (no stream machinery per chunk): big reads for big files,
+    // one read (and the one that sees the end) for a small one.
+    const file = await open(copy.path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(Math.max(64 * 1024, Math.min(1024 * 1024, stat.size + 1)));
+      for (;;) {
+        ctx.signal.throwIfAborted();
+        const { bytesRead } = await file.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        md5.update(chunk);
+        sha1.update(chunk);
+        read += bytesRead;
+        if (stat.size > 0) ctx.update({ progress: Math.floor((read / stat.size) * 99) });
+      }
+    } finally {
+      await file.close();
     }
   } finally {
     copy.release();

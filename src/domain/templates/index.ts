@@ -142,14 +142,24 @@ function createOutput(d: FamilyDescriptor, view: TemplateBody): Record<string, u
   return { Definition: Number(view.Definition), ...d.output?.(view) };
 }
 
+/** Stores a new template; its key taken meanwhile (another API process) is the Name error. */
 async function save(deps: Deps, d: FamilyDescriptor, row: TemplateRow): Promise<void> {
+  let inserted: boolean;
   try {
-    await deps.store.putTemplate(row);
+    inserted = await deps.store.insertTemplate(row);
   } catch (err) {
     await d.release?.(row.body, deps).catch(() => undefined);
     throw err;
   }
+  if (!inserted) {
+    await d.release?.(row.body, deps).catch(() => undefined);
+    // Definitions come from a sequence: only a Name can be taken.
+    throw byName(d) ? nameTaken(row.key) : errors.internalError();
+  }
 }
+
+const nameTaken = (name: string) =>
+  errors.existedProcedureName(`A procedure template named ${name} already exists.`);
 
 export async function createTemplate(
   deps: Deps,
@@ -162,8 +172,8 @@ export async function createTemplate(
   let body = d.fromCreate(params);
   await d.validate(body, ctx);
   return serialized(appId, async () => {
-    if (byName(d) && (await ctx.find(family, body.Name)))
-      throw errors.existedProcedureName(`A procedure template named ${body.Name} already exists.`);
+    // The first answer; save()'s insert decides between processes creating the same Name at once.
+    if (byName(d) && (await ctx.find(family, body.Name))) throw nameTaken(body.Name);
     if ((await deps.store.listTemplates(appId, family)).length >= d.maxCustom)
       throw errors.limitExceeded(
         "TooMuchTemplate",

@@ -4,6 +4,7 @@
 import pg from "pg";
 import type { Params, SqlDialect } from "../filters.js";
 import { pending } from "../migrate.js";
+import { CLAIM_SESSION, claimSessionParams, DuplicateSession } from "../sessions.js";
 import { Json, runAsync, type Proc, type Raw, type SqlRunner, type Stmt } from "../sql.js";
 import type { NewEvent, NewTask } from "../types.js";
 
@@ -110,11 +111,23 @@ export async function writeEvents(c: Queryable, events: NewEvent[] | undefined):
   });
 }
 
-/** Inserts tasks, and wakes the workers of every process when the transaction commits. */
+/**
+ * Inserts tasks, and wakes the workers of every process when the transaction commits. A
+ * SessionId taken within its window throws DuplicateSession (roll the transaction back).
+ */
 export async function writeTasks(c: Queryable, tasks: NewTask[] | undefined): Promise<void> {
   if (!tasks?.length) return;
-  for (const t of tasks)
+  for (const t of tasks) {
+    if (t.sessionId) {
+      const claimed = await c.query({
+        name: CLAIM_SESSION.name,
+        text: CLAIM_SESSION.postgres,
+        values: claimSessionParams(t).map(encode),
+      });
+      if (claimed.rowCount === 0) throw new DuplicateSession(t.sessionId);
+    }
     await c.query({ name: "insertTask", text: SQL.insertTask, values: insertTaskValues(t) });
+  }
   await c.query(SQL.notifyTasks);
 }
 

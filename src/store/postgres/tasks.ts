@@ -7,6 +7,7 @@ import * as abort from "../abort.js";
 import * as effects from "../effects.js";
 import { listTasksQuery, TASK_CURSOR, type TaskCursor } from "../filters.js";
 import { parsed, taskFromRow } from "../rows.js";
+import { PURGE_SESSIONS } from "../sessions.js";
 import type { Raw } from "../sql.js";
 import type { LeaseState } from "../types.js";
 import {
@@ -17,6 +18,7 @@ import {
   TASKS_CHANNEL,
   text,
   writeEvents,
+  writeTasks,
   type PgDb,
   type Queryable,
 } from "./db.js";
@@ -39,6 +41,8 @@ const SQL = {
 export function tasks(d: PgDb): Tasks {
   return {
     async insertTask(t) {
+      // With a SessionId: claimed and inserted in one transaction (writeTasks).
+      if (t.sessionId) return d.tx((c) => writeTasks(c, [t]));
       // The notification is sent when the row commits: a worker woken by it finds the task.
       await d.pool.query({ name: "insertTaskNotify", text: INSERT_TASK_NOTIFY, values: insertTaskValues(t) });
     },
@@ -108,6 +112,7 @@ export function tasks(d: PgDb): Tasks {
       return 0;
     },
     async purgeTasks(createdBefore, limit) {
+      await d.changes(PURGE_SESSIONS.postgres, [createdBefore]);
       return d.changes(
         `DELETE FROM tasks WHERE seq IN (SELECT seq FROM tasks WHERE create_time < $1
          AND status IN ('FINISH', 'ABORTED') LIMIT $2)`,

@@ -32,6 +32,15 @@ export function templates(d: PgDb): Templates {
         [row.appId, row.family, text(row.key), doc(row.body), row.createTime, row.updateTime],
       );
     },
+    async insertTemplate(row) {
+      // The primary key (app_id, family, key) decides between processes creating one at once.
+      const n = await d.changes(
+        `INSERT INTO templates (app_id, family, key, body, create_time, update_time)
+         VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (app_id, family, key) DO NOTHING`,
+        [row.appId, row.family, text(row.key), doc(row.body), row.createTime, row.updateTime],
+      );
+      return n > 0;
+    },
     async deleteTemplate(appId, family, key) {
       const n = await d.changes("DELETE FROM templates WHERE app_id = $1 AND family = $2 AND key = $3", [
         appId,

@@ -73,7 +73,7 @@ export function events(d: SqliteDb): Events {
         const sql = `SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY app_id ORDER BY available_at, seq) AS rn
           FROM events WHERE delivery = 'PUSH' AND available_at <= ${due} ${busy}) WHERE rn <= ${q.add(perApp)}
           ORDER BY available_at, seq LIMIT ${q.add(limit)}`;
-        const claimed = (d.db.prepare(sql).all(...q.values) as Raw[]).map(event);
+        const claimed = (d.prepareText(sql).all(...q.values) as Raw[]).map(event);
         for (const e of claimed) {
           e.attempts++;
           s.lease.run(now + leaseMs, e.seq);

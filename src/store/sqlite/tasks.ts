@@ -5,6 +5,7 @@ import * as abort from "../abort.js";
 import * as effects from "../effects.js";
 import { listTasksQuery, TASK_CURSOR, type TaskCursor } from "../filters.js";
 import { parseJson, taskFromRow } from "../rows.js";
+import { PURGE_SESSIONS } from "../sessions.js";
 import { runSync, type Raw } from "../sql.js";
 import type { LeaseState } from "../types.js";
 import { SQLITE, type SqliteDb } from "./db.js";
@@ -17,9 +18,10 @@ export function tasks(d: SqliteDb): Tasks {
     get: p("SELECT * FROM tasks WHERE task_id = ? AND app_id = ?"),
     bySession: p(`SELECT * FROM tasks WHERE app_id = ? AND session_id = ? AND create_time >= ?
       ORDER BY seq DESC LIMIT 1`),
-    nextRunnable:
-      p(`SELECT seq FROM tasks WHERE status = 'WAITING' OR (status = 'PROCESSING' AND lease_until < ?)
-      ORDER BY priority DESC, seq LIMIT 1`),
+    // The IN repeats the partial index's predicate (tasks_runnable) so SQLite walks that index in
+    // claim order instead of scanning every task ever stored.
+    nextRunnable: p(`SELECT seq FROM tasks WHERE status IN ('WAITING', 'PROCESSING')
+      AND (status = 'WAITING' OR lease_until < ?) ORDER BY priority DESC, seq LIMIT 1`),
     claim:
       p(`UPDATE tasks SET status = 'PROCESSING', lease_owner = ?, lease_until = ?, attempts = attempts + 1,
       begin_time = COALESCE(begin_time, ?) WHERE seq = ? RETURNING *`),
@@ -36,13 +38,14 @@ export function tasks(d: SqliteDb): Tasks {
       AND status IN ('FINISH', 'ABORTED') LIMIT ?)`),
     countRunnable: p("SELECT COUNT(*) AS n FROM tasks WHERE status IN ('WAITING', 'PROCESSING')"),
   };
-  const claimTx = d.db.transaction((owner: string, now: number, leaseMs: number) => {
+  const claim = (owner: string, now: number, leaseMs: number) => {
     const next = s.nextRunnable.get(now) as { seq: number } | undefined;
     return next && task(s.claim.get(owner, now + leaseMs, now, next.seq) as Raw);
-  });
+  };
   return {
     async insertTask(t) {
-      d.writeTasks([t]);
+      // Group-committed with concurrent submissions; on disk before the API answers.
+      await d.durableTx(() => d.writeTasks([t]));
     },
     async getTask(appId, taskId) {
       const r = s.get.get(taskId, appId) as Raw | undefined;
@@ -58,10 +61,12 @@ export function tasks(d: SqliteDb): Tasks {
         : undefined;
       if (f.fromTaskId && !from) return [];
       const q = listTasksQuery(f, from, SQLITE);
-      return (d.db.prepare(q.sql).all(...q.values) as Raw[]).map(task);
+      return (d.prepareText(q.sql).all(...q.values) as Raw[]).map(task);
     },
     async claimTask(owner, now, leaseMs) {
-      return claimTx.immediate(owner, now, leaseMs);
+      // Not worth an fsync: a claim lost with power is a task WAITING again, and every start of
+      // the embedded store voids the leases anyway (releaseAllLeases).
+      return d.lazyTx(() => claim(owner, now, leaseMs));
     },
     async heartbeat(taskId, owner, leaseUntil, state, events) {
       return d.tx((): LeaseState => {
@@ -76,7 +81,8 @@ export function tasks(d: SqliteDb): Tasks {
       });
     },
     async finishTask(taskId, owner, f, e = {}) {
-      return d.proc(effects.finishTask(taskId, owner, f, e));
+      // Group-committed with the other workers' finishes; on disk before anyone is told.
+      return d.durableTx(() => runSync(effects.finishTask(taskId, owner, f, e), d.runner));
     },
     async releaseTask(taskId, owner, state) {
       return s.release.run(JSON.stringify(state), taskId, owner).changes > 0;
@@ -91,6 +97,7 @@ export function tasks(d: SqliteDb): Tasks {
       return s.releaseLeases.run().changes;
     },
     async purgeTasks(createdBefore, limit) {
+      d.stmt(PURGE_SESSIONS).run(createdBefore);
       return s.purge.run(createdBefore, limit).changes;
     },
     async countRunnable() {

@@ -13,6 +13,8 @@ export function templates(d: SqliteDb): Templates {
     get: p("SELECT * FROM templates WHERE app_id = ? AND family = ? AND key = ?"),
     put: p(`INSERT OR REPLACE INTO templates (app_id, family, key, body, create_time, update_time)
       VALUES (@appId, @family, @key, @body, @createTime, @updateTime)`),
+    insert: p(`INSERT INTO templates (app_id, family, key, body, create_time, update_time)
+      VALUES (@appId, @family, @key, @body, @createTime, @updateTime) ON CONFLICT DO NOTHING`),
     delete: p("DELETE FROM templates WHERE app_id = ? AND family = ? AND key = ?"),
     maxKey: p(
       "SELECT MAX(CAST(key AS INTEGER)) AS m FROM templates WHERE app_id = ? AND family <> 'Procedure'",
@@ -30,6 +32,9 @@ export function templates(d: SqliteDb): Templates {
     },
     async putTemplate(row) {
       s.put.run({ ...row, body: JSON.stringify(row.body) });
+    },
+    async insertTemplate(row) {
+      return s.insert.run({ ...row, body: JSON.stringify(row.body) }).changes > 0;
     },
     async deleteTemplate(appId, family, key) {
       return s.delete.run(appId, family, key).changes > 0;
