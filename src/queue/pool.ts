@@ -13,6 +13,7 @@ import type { Deps } from "../domain/deps.js";
 import { TASK_ABORTED, taskEvents } from "../domain/tasks.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { LeaseState, NewEvent, TaskEffects, TaskEnd, TaskRow, TaskStatus } from "../store/types.js";
+import type { TaskHolds } from "./testHolds.js";
 
 export interface TaskContext {
   readonly task: TaskRow;
@@ -77,10 +78,13 @@ export class WorkerPool {
   private readonly controllers = new Set<AbortController>();
   private readonly idle = new Set<() => void>();
   private loopDone: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: Deps,
     private readonly handlers: ReadonlyMap<string, TaskHandler>,
+    /** Test hooks only (OPENVOD_TEST_HOOKS): undefined in production. */
+    private readonly holds?: TaskHolds,
   ) {}
 
   start(): void {
@@ -106,6 +110,7 @@ export class WorkerPool {
   /** Stops claiming, aborts running handlers (their tasks run again on the next start). */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.wake();
     for (const c of this.controllers) c.abort(new Error("server shutting down"));
     await this.loopDone;
@@ -118,6 +123,10 @@ export class WorkerPool {
       if (this.active >= config.workers) {
         await this.sleep(60_000);
         continue;
+      }
+      if (this.holds) {
+        await this.holds.beforeClaim(this.stopping.signal);
+        if (!this.running) break;
       }
       let task: TaskRow | undefined;
       try {
@@ -288,6 +297,10 @@ export class WorkerPool {
         .catch((err) => log.warn({ err, taskId: task.taskId }, "releasing a task failed"));
 
     try {
+      if (this.holds) {
+        await this.holds.beforeRun(task, controller.signal);
+        if (controller.signal.aborted) throw controller.signal.reason;
+      }
       const result = await handler(ctx);
       clearInterval(renew);
       await saving;
