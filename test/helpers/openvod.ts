@@ -34,12 +34,23 @@ export const text =
 export interface FixtureOptions {
   /** File name → how to make it, in the served directory. */
   media?: Record<string, MediaMaker>;
-  /** Settings of the openvod process (the harness's test defaults apply underneath). */
-  env?: Record<string, string>;
+  /**
+   * Settings of the openvod process (the harness's test defaults apply underneath); a function
+   * when they depend on what an earlier before() started (an S3 server, say).
+   */
+  env?: Record<string, string> | (() => Record<string, string>);
   /** Reuse this data directory (the caller removes it). */
   dataDir?: string;
   /** false: media and the file server only, the tests start their own openvod processes. */
   server?: boolean;
+}
+
+export interface PullOptions {
+  subAppId?: number;
+  mediaName?: string;
+  /** Another client (of another server) to pull with. */
+  vod?: Vod;
+  timeoutMs?: number;
 }
 
 export interface Openvod {
@@ -56,7 +67,7 @@ export interface Openvod {
   /** Its served URL. */
   url(name: string): string;
   /** PullUploads a served file and waits for it: its FileId (the pull must succeed). */
-  pull(name: string, o?: { subAppId?: number; vod?: Vod; mediaName?: string }): Promise<string>;
+  pull(name: string, o?: PullOptions): Promise<string>;
 }
 
 /**
@@ -108,7 +119,7 @@ export function withOpenvod(o: FixtureOptions = {}): Openvod {
         ...(p.mediaName ? { MediaName: p.mediaName } : {}),
         ...(p.subAppId ? { SubAppId: p.subAppId } : {}),
       });
-      const { detail } = await waitForTask(client, TaskId!, { subAppId: p.subAppId });
+      const { detail } = await waitForTask(client, TaskId!, { subAppId: p.subAppId, timeoutMs: p.timeoutMs });
       assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
       return detail.PullUploadTask.FileId;
     },
@@ -119,7 +130,8 @@ export function withOpenvod(o: FixtureOptions = {}): Openvod {
     await Promise.all(Object.entries(o.media ?? {}).map(([name, make]) => make(f.tools, f.path(name))));
     files = await new FileServer(dir).start();
     if (o.server === false) return;
-    server = await startOpenvod({ env: o.env, dataDir: o.dataDir });
+    const env = typeof o.env === "function" ? o.env() : o.env;
+    server = await startOpenvod({ env, dataDir: o.dataDir });
   });
   after(async () => {
     await server?.stop();
