@@ -16,6 +16,7 @@ import { buildHealthServer } from "./http/health.js";
 import { locateMediaTools } from "./media/tools.js";
 import { capabilities, missingFeatures } from "./media/jobs/caps.js";
 import { WorkerPool } from "./queue/pool.js";
+import { TaskHolds } from "./queue/testHolds.js";
 import { segmentWork } from "./workers/segments.js";
 import { openStore } from "./store/open.js";
 import { taskHandlers } from "./workers/index.js";
@@ -94,7 +95,9 @@ export async function startOpenvod(
     wakeWorkers: () => pool?.wake(),
     now: () => clock.now(),
   };
-  if (runsWorkers) pool = new WorkerPool(deps, taskHandlers, segmentWork(deps));
+  // Test hooks only: production pools have no holds.
+  const holds = config.testHooks && runsWorkers ? new TaskHolds() : undefined;
+  if (runsWorkers) pool = new WorkerPool(deps, taskHandlers, segmentWork(deps), holds);
   const pusher = runsWorkers ? new PushDispatcher(deps) : undefined;
   // Cluster mode: other processes' submissions wake this pool, their events wake this
   // process's long-polling PullEvents and callback dispatcher.
@@ -110,7 +113,7 @@ export async function startOpenvod(
         leaseOwner: pool?.leaseOwner,
         tasksRunning: pool?.activeTasks ?? 0,
       }));
-  if (config.testHooks) registerTestHooks(server, deps, clock);
+  if (config.testHooks) registerTestHooks(server, deps, clock, holds);
   await server.listen({ host: config.host, port: config.port });
   const addr = server.server.address();
   const port = typeof addr === "object" && addr ? addr.port : config.port;

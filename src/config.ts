@@ -240,7 +240,7 @@ export const SETTINGS = {
   testHooks: {
     env: "OPENVOD_TEST_HOOKS",
     default: "false",
-    help: "enable /_openvod/test endpoints (clock control for tests; never in production)",
+    help: "enable /_openvod/test endpoints (clock, worker pause and task holds for tests; never in production)",
     parse: bool,
   },
   logLevel: {

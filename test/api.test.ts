@@ -4,18 +4,15 @@
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
+import { before, describe, it } from "node:test";
 import { objectMembers } from "../src/schema/index.js";
-import { makeVideo } from "./helpers/media.js";
+import { video, withOpenvod } from "./helpers/openvod.js";
 import {
-  FileServer,
+  codeOf,
   REPO_ROOT,
   SECRET_ID,
   SECRET_KEY,
   sdkError,
-  startOpenvod,
-  tempDir,
   waitForTask,
   type OpenvodProcess,
 } from "./helpers/server.js";
@@ -45,29 +42,17 @@ function errorCode(a: RawAnswer): string {
 }
 
 describe("API protocol", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
+  const { server, vod, url } = withOpenvod({
+    media: { "clip.mp4": video({ width: 160, height: 120, seconds: 1, audio: false }) },
+    env: { OPENVOD_MAX_BODY_BYTES: String(MAX_BODY) },
+  });
   let taskId: string;
   let detail: any;
 
   before(async () => {
-    const dir = tempDir();
-    await makeVideo(await locateMediaTools(), join(dir, "clip.mp4"), {
-      width: 160,
-      height: 120,
-      seconds: 1,
-      audio: false,
-    });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_MAX_BODY_BYTES: String(MAX_BODY) } });
-    const vod = server.client();
-    taskId = (await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, MediaName: "clip" })).TaskId!;
+    taskId = (await vod.PullUpload({ MediaUrl: url("clip.mp4"), MediaName: "clip" })).TaskId!;
     detail = (await waitForTask(vod, taskId)).detail;
     assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
   });
 
   describe("errors through the official SDK", () => {
@@ -392,17 +377,7 @@ describe("API protocol", () => {
 });
 
 describe("rate limit", () => {
-  let server: OpenvodProcess;
-  before(async () => {
-    server = await startOpenvod({ env: { OPENVOD_RATE_LIMIT: "5" } });
-  });
-  after(() => server?.stop());
-
-  const codeOf = (p: Promise<unknown>) =>
-    p.then(
-      () => "ok",
-      (e: any) => String(e.code),
-    );
+  const { server } = withOpenvod({ env: { OPENVOD_RATE_LIMIT: "5" } });
 
   it("limits each action per second, each on its own count", async () => {
     const vod = server.client();

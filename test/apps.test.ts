@@ -1,47 +1,19 @@
 // Applications (SubAppIds) against a real openvod: creation, listing, renaming, switching off
 // and on, and the isolation of tasks and media between applications.
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
-import {
-  APP_ID,
-  codeOf,
-  FileServer,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { describe, it } from "node:test";
+import { video, withOpenvod } from "./helpers/openvod.js";
+import { APP_ID, codeOf, waitForTask } from "./helpers/server.js";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const FIRST_SUB_APP_ID = 1500000000;
 
 describe("applications", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
-  let vod: Vod;
+  const { server, files, vod } = withOpenvod({
+    media: { "clip.mp4": video({ width: 160, height: 120, seconds: 1, audio: false }) },
+  });
   let appA: number;
   let appB: number;
-
-  before(async () => {
-    const dir = tempDir();
-    await makeVideo(await locateMediaTools(), join(dir, "clip.mp4"), {
-      width: 160,
-      height: 120,
-      seconds: 1,
-      audio: false,
-    });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-    vod = server.client();
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
-  });
 
   it("CreateSubAppId numbers applications from 1500000000", async () => {
     const a = await vod.CreateSubAppId({ Name: "alpha", Description: "first app" });
@@ -256,11 +228,7 @@ describe("applications", () => {
 });
 
 describe("applications when the account AppId is in the SubAppId range", () => {
-  let server: OpenvodProcess;
-  before(async () => {
-    server = await startOpenvod({ env: { OPENVOD_APP_ID: String(FIRST_SUB_APP_ID) } });
-  });
-  after(() => server?.stop());
+  const { server } = withOpenvod({ env: { OPENVOD_APP_ID: String(FIRST_SUB_APP_ID) } });
 
   it("CreateSubAppId never reuses the default application's id", async () => {
     const vod = server.client();

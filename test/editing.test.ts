@@ -3,31 +3,44 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { probeMedia, type ProbedMedia } from "../src/media/probe.js";
 import { runFfmpeg, runProcess } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
-import {
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  until,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { video, withOpenvod } from "./helpers/openvod.js";
+import { sdkError, startOpenvod, until, waitForTask } from "./helpers/server.js";
 
 /** One frame's duration at 25 fps: how close a cut must be. */
 const FRAME = 1 / 25;
 
 describe("editing", () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
+  const fixture = withOpenvod({
+    media: {
+      "red.mp4": video({ width: 320, height: 180, fps: 25, seconds: 3, color: "red" }),
+      "blue.mp4": video({ width: 160, height: 90, fps: 30, seconds: 3, color: "blue", audio: false }),
+      // 1 s red, 1 s lime, 1 s blue, with a tone: where a cut falls shows in the picture.
+      "rgb.mp4": async (tools, out) => {
+        const rgb = ["red", "lime", "blue"].map((c) => `color=c=${c}:size=320x180:rate=25:duration=1`);
+        await runFfmpeg(tools, {
+          args: [
+            ...rgb.flatMap((src) => ["-f", "lavfi", "-i", src]),
+            ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3"],
+            ...["-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "3:a"],
+            ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
+            out,
+          ],
+          timeoutMs: 60_000,
+        });
+      },
+      "white.png": async (tools, out) => {
+        await runFfmpeg(tools, {
+          args: ["-f", "lavfi", "-i", "color=c=white:size=40x40", "-frames:v", "1", "-update", "1", out],
+          timeoutMs: 30_000,
+        });
+      },
+    },
+    env: { OPENVOD_TASK_TIMEOUT_MS: "120000" },
+  });
+  const { vod, files, tools, dir } = fixture;
   /** red: 320x180 25 fps 3 s with a tone; blue: 160x90 30 fps 3 s, silent. */
   let redId: string;
   let blueId: string;
@@ -36,17 +49,11 @@ describe("editing", () => {
   /** A 40x40 white picture. */
   let whiteId: string;
 
-  async function pull(name: string, subAppId?: number): Promise<string> {
-    const sub = subAppId ? { SubAppId: subAppId } : {};
-    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}`, ...sub });
-    const { detail } = await waitForTask(vod, TaskId!, { subAppId });
-    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-    return detail.PullUploadTask.FileId;
-  }
+  const pull = (name: string, subAppId?: number): Promise<string> => fixture.pull(name, { subAppId });
 
   /** Downloads a URL (an HLS playlist: remuxed by ffmpeg from the server into one file) and probes it. */
   async function probeUrl(url: string, name: string): Promise<{ probed: ProbedMedia; file: string }> {
-    const file = join(dir, name);
+    const file = join(dir(), name);
     if (url.endsWith(".m3u8")) {
       await runFfmpeg(tools, { args: ["-i", url, "-c", "copy", file], timeoutMs: 30_000 });
     } else {
@@ -80,60 +87,10 @@ describe("editing", () => {
   const isWhite = ([r, g, b]: number[]) => r > 215 && g > 215 && b > 215;
 
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    await makeVideo(tools, join(dir, "red.mp4"), {
-      width: 320,
-      height: 180,
-      fps: 25,
-      seconds: 3,
-      color: "red",
-    });
-    await makeVideo(tools, join(dir, "blue.mp4"), {
-      width: 160,
-      height: 90,
-      fps: 30,
-      seconds: 3,
-      color: "blue",
-      audio: false,
-    });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
-    vod = server.client();
-    // 1 s red, 1 s lime, 1 s blue, with a tone: where a cut falls shows in the picture.
-    const rgb = ["red", "lime", "blue"].map((c) => `color=c=${c}:size=320x180:rate=25:duration=1`);
-    await runFfmpeg(tools, {
-      args: [
-        ...rgb.flatMap((src) => ["-f", "lavfi", "-i", src]),
-        ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3"],
-        ...["-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1:a=0[v]", "-map", "[v]", "-map", "3:a"],
-        ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-c:a", "aac"],
-        join(dir, "rgb.mp4"),
-      ],
-      timeoutMs: 60_000,
-    });
     redId = await pull("red.mp4");
     blueId = await pull("blue.mp4");
-    await runFfmpeg(tools, {
-      args: [
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=white:size=40x40",
-        "-frames:v",
-        "1",
-        "-update",
-        "1",
-        join(dir, "white.png"),
-      ],
-      timeoutMs: 30_000,
-    });
     rgbId = await pull("rgb.mp4");
     whiteId = await pull("white.png");
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
   });
 
   describe("EditMedia", () => {

@@ -3,21 +3,17 @@
 // limits, DeleteMedia removing real files, and the /files/ server (HEAD, Range, traversal).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
-import { makeAudio, makeImage, makeVideo } from "./helpers/media.js";
+import { before, describe, it } from "node:test";
 import {
-  APP_ID,
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+  audio as audioFile,
+  image as imageFile,
+  text,
+  video as videoFile,
+  withOpenvod,
+} from "./helpers/openvod.js";
+import { APP_ID, sdkError, waitForTask } from "./helpers/server.js";
 import { rawGet } from "./helpers/sign.js";
 
 /** A raw HTTP request: the path goes on the wire exactly as given (fetch would normalize it). */
@@ -33,10 +29,16 @@ function pngSize(b: Buffer): { width: number; height: number } {
 const SEARCH_CLASS = 7;
 
 describe("media library", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
-  let dir: string;
-  let vod: Vod;
+  const { server, files, vod, dir } = withOpenvod({
+    media: {
+      "clip.mp4": videoFile({ width: 320, height: 240, seconds: 1 }),
+      "tone.mp3": audioFile(1),
+      "poster.png": imageFile(160, 120),
+      "cover-a.png": imageFile(64, 48),
+      "cover-b.png": imageFile(32, 24),
+      "notes.txt": text("just some text, certainly not an image\n".repeat(20)),
+    },
+  });
   /** The three search subjects, in creation order, each created in its own second. */
   let video: any, audio: any, image: any;
 
@@ -65,18 +67,6 @@ describe("media library", () => {
   const ids = (r: any) => r.MediaInfoSet.map((m: any) => m.FileId);
 
   before(async () => {
-    dir = tempDir();
-    const tools = await locateMediaTools();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 240, seconds: 1 });
-    await makeAudio(tools, join(dir, "tone.mp3"), 1);
-    await makeImage(tools, join(dir, "poster.png"), 160, 120);
-    await makeImage(tools, join(dir, "cover-a.png"), 64, 48);
-    await makeImage(tools, join(dir, "cover-b.png"), 32, 24);
-    writeFileSync(join(dir, "notes.txt"), "just some text, certainly not an image\n".repeat(20));
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-    vod = server.client();
-
     video = await pull("clip.mp4", { MediaName: "clip one", ClassId: SEARCH_CLASS });
     await nextSecond(video.MediaBasicInfo.CreateTime);
     audio = await pull("tone.mp3", { MediaName: "tone two", ClassId: SEARCH_CLASS });
@@ -89,11 +79,6 @@ describe("media library", () => {
     await vod.ModifyMediaInfo({ FileId: audio.FileId, Description: "ocean waves" });
     await vod.ModifyMediaInfo({ FileId: video.FileId, AddTags: ["sea", "sky"] });
     await vod.ModifyMediaInfo({ FileId: image.FileId, AddTags: ["sky"] });
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   describe("SearchMedia", () => {
@@ -362,7 +347,7 @@ describe("media library", () => {
     });
 
     it("stores CoverData that is a real image and serves it byte for byte", async () => {
-      const png = readFileSync(join(dir, "cover-a.png"));
+      const png = readFileSync(join(dir(), "cover-a.png"));
       const r: any = await vod.ModifyMediaInfo({ FileId: subject.FileId, CoverData: png.toString("base64") });
       assert.ok(r.CoverUrl.startsWith(`${server.url}/files/${APP_ID}/${subject.FileId}/`), r.CoverUrl);
       assert.equal((await info(subject.FileId)).BasicInfo.CoverUrl, r.CoverUrl);
@@ -374,7 +359,7 @@ describe("media library", () => {
       assert.deepEqual(pngSize(served), { width: 64, height: 48 });
 
       // A new cover replaces the old one, whose file is gone.
-      const png2 = readFileSync(join(dir, "cover-b.png"));
+      const png2 = readFileSync(join(dir(), "cover-b.png"));
       const r2: any = await vod.ModifyMediaInfo({
         FileId: subject.FileId,
         CoverData: png2.toString("base64"),
@@ -391,7 +376,7 @@ describe("media library", () => {
 
     it("loses no concurrent change while a cover is being checked", async () => {
       await vod.ModifyMediaInfo({ FileId: subject.FileId, ClearTags: 1 });
-      const png = readFileSync(join(dir, "poster.png")).toString("base64");
+      const png = readFileSync(join(dir(), "poster.png")).toString("base64");
       // The cover takes an ffprobe run; the tag change lands meanwhile.
       const slow = vod.ModifyMediaInfo({ FileId: subject.FileId, CoverData: png }) as Promise<any>;
       const fast = vod.ModifyMediaInfo({ FileId: subject.FileId, AddTags: ["concurrent"] });
@@ -410,9 +395,9 @@ describe("media library", () => {
       const before = (await info(subject.FileId)).BasicInfo.CoverUrl;
       assert.notEqual(before, "");
       for (const data of [
-        readFileSync(join(dir, "notes.txt")).toString("base64"),
-        readFileSync(join(dir, "clip.mp4")).toString("base64"),
-        readFileSync(join(dir, "tone.mp3")).toString("base64"),
+        readFileSync(join(dir(), "notes.txt")).toString("base64"),
+        readFileSync(join(dir(), "clip.mp4")).toString("base64"),
+        readFileSync(join(dir(), "tone.mp3")).toString("base64"),
       ]) {
         const e = await sdkError(() => vod.ModifyMediaInfo({ FileId: subject.FileId, CoverData: data }));
         assert.equal(e.code, "InvalidParameterValue.CoverData");
@@ -503,7 +488,7 @@ describe("media library", () => {
       assert.equal(cres.status, 200);
       assert.equal(
         sha256(Buffer.from(await cres.arrayBuffer())),
-        sha256(readFileSync(join(dir, "cover-b.png"))),
+        sha256(readFileSync(join(dir(), "cover-b.png"))),
       );
       const left = await info(m.FileId);
       assert.equal(left.BasicInfo.Name, "keep-meta");
@@ -531,7 +516,7 @@ describe("media library", () => {
   describe("file serving", () => {
     it("answers HEAD with the size and a video content type", async () => {
       const path = new URL(video.FileUrl).pathname;
-      const size = readFileSync(join(dir, "clip.mp4")).length;
+      const size = readFileSync(join(dir(), "clip.mp4")).length;
       const head = await rawGet(server.port, path, "HEAD");
       assert.equal(head.status, 200);
       assert.equal(Number(head.headers["content-length"]), size);
@@ -540,7 +525,7 @@ describe("media library", () => {
     });
 
     it("answers a Range with 206 and exactly those bytes", async () => {
-      const original = readFileSync(join(dir, "clip.mp4"));
+      const original = readFileSync(join(dir(), "clip.mp4"));
       const r = await rawGet(server.port, new URL(video.FileUrl).pathname, "GET", { range: "bytes=100-227" });
       assert.equal(r.status, 206);
       assert.equal(r.headers["content-range"], `bytes 100-227/${original.length}`);

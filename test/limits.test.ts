@@ -4,22 +4,13 @@
 // Procedure means it never runs; and the pool never has more ffmpeg children than workers, each
 // (alone) with every core as its threads, as seen from /proc.
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
-import {
-  APP_ID,
-  FileServer,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { video, withOpenvod } from "./helpers/openvod.js";
+import { APP_ID, startOpenvod, waitForTask } from "./helpers/server.js";
 import { results, tree } from "./helpers/inspect.js";
 
 /**
@@ -94,60 +85,42 @@ function sampleChildren(pid: number) {
 /** Files under a directory (relative paths), recursively. */
 
 describe("Procedure limits (one worker)", () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
+  const { server, vod, files, pull } = withOpenvod({
+    media: {
+      "clip.mp4": video({ width: 320, height: 240, seconds: 2 }),
+      // Two hours at 1 fps and 64x48: 3 MB, made in a second, yet minutes of work for a 720p
+      // transcode at 25 fps.
+      "long.mp4": (tools, out) =>
+        writeAtomically(out, (tmp) =>
+          runFfmpeg(tools, {
+            args: [
+              "-f",
+              "lavfi",
+              "-i",
+              "testsrc2=size=64x48:rate=1:duration=7200",
+              "-c:v",
+              "libx264",
+              "-preset",
+              "ultrafast",
+              "-pix_fmt",
+              "yuv420p",
+              tmp,
+            ],
+            timeoutMs: 60_000,
+          }),
+        ),
+    },
+    env: {
+      OPENVOD_WORKERS: "1",
+      OPENVOD_SUBTASK_TIMEOUT_MS: String(SUBTASK_TIMEOUT_S * 1000),
+    },
+  });
   let longId: string;
   let clipId: string;
 
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 240, seconds: 2 });
-    // Two hours at 1 fps and 64x48: 3 MB, made in a second, yet minutes of work for a 720p
-    // transcode at 25 fps.
-    await writeAtomically(join(dir, "long.mp4"), (tmp) =>
-      runFfmpeg(tools, {
-        args: [
-          "-f",
-          "lavfi",
-          "-i",
-          "testsrc2=size=64x48:rate=1:duration=7200",
-          "-c:v",
-          "libx264",
-          "-preset",
-          "ultrafast",
-          "-pix_fmt",
-          "yuv420p",
-          tmp,
-        ],
-        timeoutMs: 60_000,
-      }),
-    );
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({
-      env: {
-        OPENVOD_WORKERS: "1",
-        OPENVOD_SUBTASK_TIMEOUT_MS: String(SUBTASK_TIMEOUT_S * 1000),
-      },
-    });
-    vod = server.client();
-    for (const [name, set] of [
-      ["long.mp4", (id: string) => (longId = id)],
-      ["clip.mp4", (id: string) => (clipId = id)],
-    ] as const) {
-      const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
-      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
-      assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-      set(detail.PullUploadTask.FileId);
-    }
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    longId = await pull("long.mp4", { timeoutMs: 120_000 });
+    clipId = await pull("clip.mp4", { timeoutMs: 120_000 });
   });
 
   it("kills a sub-task's ffmpeg at the sub-task timeout, runs the next one, aborts a WAITING task", async () => {

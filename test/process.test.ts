@@ -3,20 +3,12 @@
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
 import { runFfprobe } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeAudio, makeVideo } from "./helpers/media.js";
-import {
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import type { MediaTools } from "../src/media/tools.js";
+import { audio, video, withOpenvod } from "./helpers/openvod.js";
+import { sdkError, waitForTask } from "./helpers/server.js";
 import { results } from "./helpers/inspect.js";
 
 /** Downloads a URL into the scratch dir and probes it. */
@@ -53,35 +45,16 @@ function near(actual: number, expected: number, fraction: number, what: string):
 }
 
 describe("media processing", () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
+  const { vod, files, tools, dir, pull } = withOpenvod({
+    media: { "clip.mp4": video({ width: 320, height: 240, seconds: 2 }), "tone.m4a": audio(2) },
+    env: { OPENVOD_TASK_TIMEOUT_MS: "120000" },
+  });
   let videoId: string;
   let audioId: string;
 
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 240, seconds: 2 });
-    await makeAudio(tools, join(dir, "tone.m4a"), 2);
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
-    vod = server.client();
-    for (const [name, set] of [
-      ["clip.mp4", (id: string) => (videoId = id)],
-      ["tone.m4a", (id: string) => (audioId = id)],
-    ] as const) {
-      const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
-      const { detail } = await waitForTask(vod, TaskId!);
-      assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-      set(detail.PullUploadTask.FileId);
-    }
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
+    videoId = await pull("clip.mp4");
+    audioId = await pull("tone.m4a");
   });
 
   it("runs every kind of sub-task for real and keeps the outputs with the media", async () => {
@@ -119,7 +92,7 @@ describe("media processing", () => {
     assert.equal(mp4.Output.Width, 480);
     assert.ok(Math.abs(mp4.Output.Duration - 2) < 0.3, `duration ${mp4.Output.Duration}`);
     assert.match(mp4.Output.Md5, /^[0-9a-f]{32}$/);
-    const got = await probeUrl(tools, dir, mp4.Output.Url, "out.mp4");
+    const got = await probeUrl(tools, dir(), mp4.Output.Url, "out.mp4");
     assert.equal(got.metaData.Height, 360);
     assert.equal(got.metaData.VideoStreamSet[0]!.Codec, "h264");
     assert.equal(got.metaData.AudioStreamSet[0]!.Codec, "aac");
@@ -156,7 +129,7 @@ describe("media processing", () => {
       shots.map((p: any) => p.TimeOffset),
       [500, 1000],
     );
-    const shot = await probeUrl(tools, dir, shots[0].Url, "shot.jpg");
+    const shot = await probeUrl(tools, dir(), shots[0].Url, "shot.jpg");
     assert.equal(shot.category, "Image");
     assert.equal(shot.metaData.Width, 320);
 
@@ -171,12 +144,12 @@ describe("media processing", () => {
     const vtt = await (await fetch(sprite.WebVttUrl)).text();
     assert.match(vtt, /^WEBVTT/);
     assert.equal((vtt.match(/#xywh=/g) ?? []).length, 10, "one cue per 10% of the video");
-    const sheet = await probeUrl(tools, dir, sprite.ImageUrlSet[0], "sprite.jpg");
+    const sheet = await probeUrl(tools, dir(), sprite.ImageUrlSet[0], "sprite.jpg");
     assert.equal(sheet.metaData.Width, 142 * 10);
 
     const gif = r.AnimatedGraphics![0].Output;
     assert.equal(gif.Container, "gif");
-    assert.equal((await probeUrl(tools, dir, gif.Url, "anim.gif")).metaData.Container, "gif");
+    assert.equal((await probeUrl(tools, dir(), gif.Url, "anim.gif")).metaData.Container, "gif");
 
     const cover = r.CoverBySnapshot![0].Output.CoverUrl;
     const info: any = await vod.DescribeMediaInfos({ FileIds: [videoId] });

@@ -2,37 +2,18 @@
 // that serves the same bytes, and DescribeFileAttributes hashes that match.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
-import { makeAudio, makeVideo } from "./helpers/media.js";
-import {
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-} from "./helpers/server.js";
+import { readFileSync } from "node:fs";
+import { describe, it } from "node:test";
+import { audio, text, video, withOpenvod } from "./helpers/openvod.js";
+import { sdkError, waitForTask } from "./helpers/server.js";
 
 describe("PullUpload", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
-  let dir: string;
-
-  before(async () => {
-    dir = tempDir();
-    const tools = await locateMediaTools();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 240, seconds: 2 });
-    await makeAudio(tools, join(dir, "tone.m4a"), 1);
-    writeFileSync(join(dir, "notes.mp4"), "this is not a video\n".repeat(100));
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
+  const { server, files, path } = withOpenvod({
+    media: {
+      "clip.mp4": video({ width: 320, height: 240, seconds: 2 }),
+      "tone.m4a": audio(1),
+      "notes.mp4": text("this is not a video\n".repeat(100)),
+    },
   });
 
   it("pulls a video, probes it and serves it", async () => {
@@ -69,7 +50,7 @@ describe("PullUpload", () => {
     const res = await fetch(t.FileUrl);
     assert.equal(res.status, 200);
     const body = Buffer.from(await res.arrayBuffer());
-    assert.deepEqual(body, readFileSync(join(dir, "clip.mp4")));
+    assert.deepEqual(body, readFileSync(path("clip.mp4")));
 
     const range = await fetch(t.FileUrl, { headers: { range: "bytes=10-19" } });
     assert.equal(range.status, 206);

@@ -4,20 +4,12 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { INSPECT_CHECKS, parseMetadataPrint } from "../src/media/jobs/qualityInspect.js";
 import { runFfmpeg, runFfprobe, writeAtomically } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeAudio, makeVideo } from "./helpers/media.js";
-import {
-  codeOf,
-  FileServer,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { type MediaTools } from "../src/media/tools.js";
+import { audio, video, withOpenvod } from "./helpers/openvod.js";
+import { codeOf, waitForTask } from "./helpers/server.js";
 
 /** 6 s of 320x180 testsrc2 + 440 Hz: frozen 1-2 s, black 3-4 s, silent 4.5-5.5 s. */
 async function makeDefective(tools: MediaTools, out: string): Promise<void> {
@@ -56,39 +48,25 @@ function near(actual: number, expected: number, what: string): void {
 }
 
 describe("media quality", () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
+  const { vod, files, tools, dir, pull } = withOpenvod({
+    media: {
+      "bad.mp4": makeDefective,
+      "clean.mp4": video({ width: 320, height: 180, seconds: 4 }),
+      "tone.m4a": audio(2),
+    },
+    env: { OPENVOD_TASK_TIMEOUT_MS: "120000" },
+  });
   const ids: Record<string, string> = {};
   let inspectAll: number;
 
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    await makeDefective(tools, join(dir, "bad.mp4"));
-    await makeVideo(tools, join(dir, "clean.mp4"), { width: 320, height: 180, seconds: 4 });
-    await makeAudio(tools, join(dir, "tone.m4a"), 2);
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
-    vod = server.client();
-    for (const name of ["bad.mp4", "clean.mp4", "tone.m4a"]) {
-      const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
-      const { detail } = await waitForTask(vod, TaskId!);
-      assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-      ids[name] = detail.PullUploadTask.FileId;
-    }
+    for (const name of ["bad.mp4", "clean.mp4", "tone.m4a"]) ids[name] = await pull(name);
     const created = await vod.CreateQualityInspectTemplate({
       Name: "all",
       Configs: INSPECT_CHECKS.map((Type) => ({ Type, Duration: 500 })),
       ScreenshotInterval: 1,
     });
     inspectAll = created.Definition!;
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
   });
 
   async function inspect(fileId: string, definition = inspectAll) {
@@ -157,7 +135,7 @@ describe("media quality", () => {
       "[c]trim=2:3,eq=brightness=-0.4,setpts=PTS-STARTPTS[r];" +
       "[d]trim=3:4,scale=320:136,pad=320:180:0:22,setsar=1,setpts=PTS-STARTPTS[s];" +
       "[p][q][r][s]concat=n=4[v]";
-    await writeAtomically(join(dir, "defects.mp4"), (tmp) =>
+    await writeAtomically(join(dir(), "defects.mp4"), (tmp) =>
       runFfmpeg(tools, {
         args: [
           ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=4", "-filter_complex", graph],
@@ -267,7 +245,7 @@ describe("media quality", () => {
 
   /** Per-frame metadata of `filters` over a URL or file, averaged per key. */
   async function measure(input: string, filters: string): Promise<Record<string, number>> {
-    const out = join(dir, `m-${Math.random().toString(16).slice(2)}.txt`);
+    const out = join(dir(), `m-${Math.random().toString(16).slice(2)}.txt`);
     await runFfmpeg(tools, {
       args: ["-i", input, "-vf", `${filters},metadata=mode=print:file=${out}`, "-f", "null", "-"],
       timeoutMs: 60_000,
@@ -279,15 +257,8 @@ describe("media quality", () => {
     return sums;
   }
 
-  async function pull(name: string): Promise<string> {
-    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
-    const { detail } = await waitForTask(vod, TaskId!);
-    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-    return detail.PullUploadTask.FileId;
-  }
-
   async function lavfi(name: string, source: string, vf: string, seconds = 2): Promise<string> {
-    await writeAtomically(join(dir, name), (tmp) =>
+    await writeAtomically(join(dir(), name), (tmp) =>
       runFfmpeg(tools, {
         args: [
           ...["-f", "lavfi", "-i", `${source}:duration=${seconds}`],
@@ -322,7 +293,7 @@ describe("media quality", () => {
 
   /** Mean PSNR (dB) of `input` against a local reference file. */
   async function psnr(input: string, reference: string): Promise<number> {
-    const out = join(dir, `p-${Math.random().toString(16).slice(2)}.txt`);
+    const out = join(dir(), `p-${Math.random().toString(16).slice(2)}.txt`);
     await runFfmpeg(tools, {
       args: [
         "-i",
@@ -344,7 +315,7 @@ describe("media quality", () => {
   it("RebuildMedia denoises for real: a new item closer to the clean picture", async () => {
     const noisy = await lavfi("noisy.mp4", "testsrc2=size=320x180:rate=25", "noise=alls=20:allf=t");
     // The same testsrc2 frames without the noise: the reference both are measured against.
-    const reference = join(dir, "reference.mp4");
+    const reference = join(dir(), "reference.mp4");
     await writeAtomically(reference, (tmp) =>
       runFfmpeg(tools, {
         args: [

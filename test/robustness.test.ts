@@ -4,33 +4,74 @@
 // partial file under the data directory.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeAudio, makeVideo } from "./helpers/media.js";
-import {
-  APP_ID,
-  FileServer,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import type { MediaTools } from "../src/media/tools.js";
+import { audio, video, withOpenvod } from "./helpers/openvod.js";
+import { APP_ID, waitForTask } from "./helpers/server.js";
 import { results, tree } from "./helpers/inspect.js";
 
 const ffmpegMedia = (tools: MediaTools, out: string, args: string[]) =>
   writeAtomically(out, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs: 60_000 }));
 
 describe("robust Procedure inputs", () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
+  // Registered before the fixture's after(), so that it runs while the server is still up.
+  after(() => {
+    // Never a crash: the server is still up after all of it, and its scratch space is empty.
+    assert.equal(server.child.exitCode, null, server.stderr);
+    assert.deepEqual(tree(join(server.dataDir, "tmp")), []);
+  });
+  const { server, vod, files, tools, dir } = withOpenvod({
+    media: {
+      "clip.mp4": video({ width: 320, height: 240, seconds: 2 }),
+      "portrait.mp4": video({ width: 240, height: 320, seconds: 2 }),
+      "tone.m4a": audio(2),
+      // 4:4:4 lets x264 keep odd sizes (testsrc2 itself rounds down to even ones).
+      "odd.mp4": (tools, out) =>
+        ffmpegMedia(tools, out, [
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc2=size=320x240:rate=25:duration=2",
+          "-vf",
+          "scale=321:239,setsar=1,format=yuv444p",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-pix_fmt",
+          "yuv444p",
+        ]),
+      // Variable frame rate: 10 fps for the first second, 30 fps for the second.
+      "vfr.mp4": (tools, out) =>
+        ffmpegMedia(tools, out, [
+          "-f",
+          "lavfi",
+          "-i",
+          "testsrc2=size=320x240:rate=30:duration=2",
+          "-f",
+          "lavfi",
+          "-i",
+          "sine=frequency=440:sample_rate=48000:duration=2",
+          "-vf",
+          "select='if(lt(t,1),not(mod(n,3)),1)'",
+          "-fps_mode",
+          "vfr",
+          "-c:v",
+          "libx264",
+          "-preset",
+          "ultrafast",
+          "-pix_fmt",
+          "yuv420p",
+          "-c:a",
+          "aac",
+        ]),
+    },
+    env: { OPENVOD_TASK_TIMEOUT_MS: "120000" },
+  });
   const ids: Record<string, string> = {};
 
   /** Local path of a media item's original in the server's blob store. */
@@ -65,60 +106,15 @@ describe("robust Procedure inputs", () => {
   const download = async (url: string, name: string) => {
     const res = await fetch(url);
     assert.equal(res.status, 200, url);
-    const file = join(dir, name);
+    const file = join(dir(), name);
     writeFileSync(file, Buffer.from(await res.arrayBuffer()));
     return probeMedia(tools, file);
   };
 
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    const clip = join(dir, "clip.mp4");
-    await Promise.all([
-      makeVideo(tools, clip, { width: 320, height: 240, seconds: 2 }),
-      makeVideo(tools, join(dir, "portrait.mp4"), { width: 240, height: 320, seconds: 2 }),
-      makeAudio(tools, join(dir, "tone.m4a"), 2),
-      // 4:4:4 lets x264 keep odd sizes (testsrc2 itself rounds down to even ones).
-      ffmpegMedia(tools, join(dir, "odd.mp4"), [
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25:duration=2",
-        "-vf",
-        "scale=321:239,setsar=1,format=yuv444p",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv444p",
-      ]),
-      // Variable frame rate: 10 fps for the first second, 30 fps for the second.
-      ffmpegMedia(tools, join(dir, "vfr.mp4"), [
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=30:duration=2",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000:duration=2",
-        "-vf",
-        "select='if(lt(t,1),not(mod(n,3)),1)'",
-        "-fps_mode",
-        "vfr",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-pix_fmt",
-        "yuv420p",
-        "-c:a",
-        "aac",
-      ]),
-    ]);
+    const clip = join(dir(), "clip.mp4");
     // Coded 320x240 with a rotate=90 tag: upright it is 240x320.
-    await ffmpegMedia(tools, join(dir, "rotated.mp4"), [
+    await ffmpegMedia(tools, join(dir(), "rotated.mp4"), [
       "-i",
       clip,
       "-c",
@@ -126,7 +122,7 @@ describe("robust Procedure inputs", () => {
       "-metadata:s:v:0",
       "rotate=90",
     ]);
-    await ffmpegMedia(tools, join(dir, "faststart.mp4"), [
+    await ffmpegMedia(tools, join(dir(), "faststart.mp4"), [
       "-i",
       clip,
       "-c",
@@ -134,9 +130,6 @@ describe("robust Procedure inputs", () => {
       "-movflags",
       "+faststart",
     ]);
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "120000" } });
-    vod = server.client();
     const pulls: Array<[string, string]> = [
       ["corrupt", "clip.mp4"],
       ["truncated", "clip.mp4"],
@@ -157,19 +150,6 @@ describe("robust Procedure inputs", () => {
         ids[key] = detail.PullUploadTask.FileId;
       }),
     );
-  });
-  after(async () => {
-    try {
-      // Never a crash: the server is still up after all of it, and its scratch space is empty.
-      if (server) {
-        assert.equal(server.child.exitCode, null, server.stderr);
-        assert.deepEqual(tree(join(server.dataDir, "tmp")), []);
-      }
-    } finally {
-      await server?.stop();
-      await files?.stop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
-    }
   });
 
   const EVERYTHING = {

@@ -9,18 +9,9 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { probeMedia } from "../src/media/probe.js";
 import { runFfprobe } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
+import { video, withOpenvod } from "./helpers/openvod.js";
 import { LocalS3 } from "./helpers/s3.js";
-import {
-  APP_ID,
-  FileServer,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { APP_ID, startOpenvod, waitForTask, type OpenvodProcess } from "./helpers/server.js";
 import { rawGet } from "./helpers/sign.js";
 
 const sha1 = (b: Buffer) => createHash("sha1").update(b).digest("hex");
@@ -37,39 +28,29 @@ function filesUnder(dir: string, rel = ""): string[] {
 
 describe("S3-compatible storage", () => {
   let s3: LocalS3;
-  let server: OpenvodProcess;
   let presigned: OpenvodProcess;
-  let files: FileServer;
-  let tools: MediaTools;
-  let dir: string;
-  let vod: Vod;
   let clip: Buffer;
   let pulled: any;
   let outputs: { mp4: any; hls: any; shots: any[] };
 
+  // Before the fixture's hooks: its server keeps files in this bucket; after them, the bucket goes.
   before(async () => {
-    tools = await locateMediaTools();
-    dir = tempDir();
-    await makeVideo(tools, join(dir, "clip.mp4"), { width: 320, height: 240, seconds: 2 });
-    clip = readFileSync(join(dir, "clip.mp4"));
-    files = await new FileServer(dir).start();
     s3 = await new LocalS3("openvod-media").start();
+  });
+  after(() => s3?.stop());
+  const { server, vod, files, tools, dir } = withOpenvod({
+    media: { "clip.mp4": video({ width: 320, height: 240, seconds: 2 }) },
     // A cache limit smaller than any file: every copy goes as soon as its reader is done.
-    server = await startOpenvod({
-      env: s3.env({ OPENVOD_S3_CACHE_MAX_BYTES: "1000", OPENVOD_TASK_TIMEOUT_MS: "120000" }),
-    });
+    env: () => s3.env({ OPENVOD_S3_CACHE_MAX_BYTES: "1000", OPENVOD_TASK_TIMEOUT_MS: "120000" }),
+  });
+  before(async () => {
+    clip = readFileSync(join(dir(), "clip.mp4"));
     // A second process on the same bucket, redirecting to presigned URLs.
     presigned = await startOpenvod({
       env: s3.env({ OPENVOD_S3_PRESIGNED_URLS: "true", OPENVOD_S3_PRESIGN_EXPIRES_SECONDS: "120" }),
     });
-    vod = server.client();
   });
-  after(async () => {
-    await server?.stop();
-    await presigned?.stop();
-    await files?.stop();
-    await s3?.stop();
-  });
+  after(() => presigned?.stop());
 
   it("pulls a video into the bucket, never into the local files directory", async () => {
     const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, MediaName: "clip" });
@@ -179,8 +160,8 @@ describe("S3-compatible storage", () => {
     const body = Buffer.from(await (await fetch(mp4.Url)).arrayBuffer());
     assert.equal(body.length, mp4.Size);
     assert.equal(createHash("md5").update(body).digest("hex"), mp4.Md5);
-    writeFileSync(join(dir, "out.mp4"), body);
-    assert.equal((await probeMedia(tools, join(dir, "out.mp4"))).metaData.Height, 360);
+    writeFileSync(join(dir(), "out.mp4"), body);
+    assert.equal((await probeMedia(tools, join(dir(), "out.mp4"))).metaData.Height, 360);
     // HLS plays through openvod: the playlist's relative segment URLs resolve under /files/.
     const probed = JSON.parse(
       await runFfprobe(tools, ["-v", "error", "-print_format", "json", "-show_format", hls.Url], 30_000),

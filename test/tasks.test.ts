@@ -2,23 +2,13 @@
 // observable: DescribeTaskDetail, DescribeTasks (filters, sorting, ScrollToken paging),
 // ManageTask Abort, TasksPriority, SessionId de-duplication and the retention window.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { ServerResponse } from "node:http";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { locateMediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
-import {
-  FileServer,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  until,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { video, withOpenvod } from "./helpers/openvod.js";
+import { sdkError, waitForTask, until, type OpenvodProcess, type Vod } from "./helpers/server.js";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -64,15 +54,17 @@ async function allPages(vod: Vod, req: Record<string, unknown>): Promise<{ ids: 
 }
 
 describe("tasks", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
-  let vod: Vod;
-  let dataDir: string;
   let clip: Buffer;
   /** Paths the file server was asked for, in order. */
   const fetched: string[] = [];
   /** Responses held open by /hang.mp4 until a test releases them. */
   const held: ServerResponse[] = [];
+  // Registered before the fixture's: the held downloads go before the server is stopped.
+  after(() => held.forEach((res) => res.destroy()));
+  const { server, files, vod, path } = withOpenvod({
+    media: { "clip.mp4": video({ width: 160, height: 120, seconds: 1, audio: false }) },
+    env: { OPENVOD_WORKERS: "1" },
+  });
 
   let pullId: string;
   let fileId: string;
@@ -80,15 +72,7 @@ describe("tasks", () => {
   const attrIds: string[] = [];
 
   before(async () => {
-    const dir = tempDir();
-    await makeVideo(await locateMediaTools(), join(dir, "clip.mp4"), {
-      width: 160,
-      height: 120,
-      seconds: 1,
-      audio: false,
-    });
-    clip = readFileSync(join(dir, "clip.mp4"));
-    files = await new FileServer(dir).start();
+    clip = readFileSync(path("clip.mp4"));
     const serve = (path: string) =>
       files.routes.set(path, (_req, res) => {
         fetched.push(path);
@@ -103,18 +87,6 @@ describe("tasks", () => {
       res.write(clip.subarray(0, 1000));
       held.push(res);
     });
-    dataDir = tempDir("openvod-tasks-");
-    server = await startOpenvod({ dataDir, env: { OPENVOD_WORKERS: "1" } });
-    vod = server.client();
-  });
-  after(async () => {
-    for (const res of held) res.destroy();
-    if (server) {
-      await stopProcess(server);
-      await server.stop();
-    }
-    await files?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
   it("a PullUpload moves to FINISH with ordered ISO times", async () => {
@@ -370,7 +342,7 @@ describe("tasks", () => {
       if (process.env.OPENVOD_TEST_ON_POSTGRES === "1") return t.skip("edits the SQLite file");
       const [old, recent] = [attrIds[1]!, attrIds[2]!];
       await stopProcess(server);
-      const db = new Database(join(dataDir, "openvod.db"));
+      const db = new Database(join(server.dataDir, "openvod.db"));
       try {
         const set = db.prepare("UPDATE tasks SET create_time = ? WHERE task_id = ?");
         assert.equal(set.run(Date.now() - 100 * HOUR, old).changes, 1);
@@ -379,7 +351,6 @@ describe("tasks", () => {
         db.close();
       }
       await server.start();
-      vod = server.client();
 
       assert.equal(
         (await sdkError(() => vod.DescribeTaskDetail({ TaskId: old }))).code,

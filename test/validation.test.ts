@@ -4,21 +4,9 @@
 // surrogate or a control character are refused at submit instead of failing later or being
 // stored altered, while tabs, newlines and non-BMP characters are kept exactly.
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
-import { locateMediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
-import {
-  FileServer,
-  SECRET_ID,
-  SECRET_KEY,
-  sdkError,
-  startOpenvod,
-  tempDir,
-  waitForTask,
-  type OpenvodProcess,
-  type Vod,
-} from "./helpers/server.js";
+import { before, describe, it } from "node:test";
+import { video, withOpenvod } from "./helpers/openvod.js";
+import { SECRET_ID, SECRET_KEY, sdkError, waitForTask } from "./helpers/server.js";
 import { rawRequest, tc3Headers } from "./helpers/sign.js";
 
 const many = <T>(n: number, v: T): T[] => Array.from({ length: n }, () => v);
@@ -33,25 +21,13 @@ async function refused(call: () => Promise<unknown>, code: string, path: string)
 }
 
 describe("request validation", () => {
-  let server: OpenvodProcess;
-  let files: FileServer;
-  let vod: Vod;
+  const { server, vod, pull } = withOpenvod({
+    media: { "clip.mp4": video({ width: 160, height: 120, seconds: 1 }) },
+  });
   let fileId: string;
 
   before(async () => {
-    const dir = tempDir();
-    await makeVideo(await locateMediaTools(), join(dir, "clip.mp4"), { width: 160, height: 120, seconds: 1 });
-    files = await new FileServer(dir).start();
-    server = await startOpenvod();
-    vod = server.client();
-    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/clip.mp4`, MediaName: NAME });
-    const { detail } = await waitForTask(vod, TaskId!);
-    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
-    fileId = detail.PullUploadTask.FileId;
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
+    fileId = await pull("clip.mp4", { mediaName: NAME });
   });
 
   it("caps SearchMedia's list filters as the spec states (10; 16 for Tags)", async () => {

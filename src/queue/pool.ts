@@ -13,6 +13,7 @@ import type { Deps } from "../domain/deps.js";
 import { TASK_ABORTED, taskEvents } from "../domain/tasks.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { LeaseState, NewEvent, TaskEffects, TaskEnd, TaskRow, TaskStatus } from "../store/types.js";
+import type { TaskHolds } from "./testHolds.js";
 
 export interface TaskContext {
   readonly task: TaskRow;
@@ -98,11 +99,14 @@ export class WorkerPool {
   private readonly controllers = new Set<AbortController>();
   private readonly idle = new Set<() => void>();
   private loopDone: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(
     private readonly deps: Deps,
     private readonly handlers: ReadonlyMap<string, TaskHandler>,
     private readonly work?: WorkSource,
+    /** Test hooks only (OPENVOD_TEST_HOOKS): undefined in production. */
+    private readonly holds?: TaskHolds,
   ) {}
 
   start(): void {
@@ -128,6 +132,7 @@ export class WorkerPool {
   /** Stops claiming, aborts running handlers (their tasks run again on the next start). */
   async stop(): Promise<void> {
     this.running = false;
+    this.stopping.abort();
     this.wake();
     for (const c of this.controllers) c.abort(new Error("server shutting down"));
     await this.loopDone;
@@ -140,6 +145,10 @@ export class WorkerPool {
       if (this.active >= config.workers) {
         await this.sleep(60_000);
         continue;
+      }
+      if (this.holds) {
+        await this.holds.beforeClaim(this.stopping.signal);
+        if (!this.running) break;
       }
       // Work of tasks already running (their segments) before new tasks; after a look that
       // found none, not again for a moment (a claim of a short task costs no second query).
@@ -351,6 +360,10 @@ export class WorkerPool {
         .catch((err) => log.warn({ err, taskId: task.taskId }, "releasing a task failed"));
 
     try {
+      if (this.holds) {
+        await this.holds.beforeRun(task, controller.signal);
+        if (controller.signal.aborted) throw controller.signal.reason;
+      }
       const result = await handler(ctx);
       clearInterval(renew);
       await saving;
