@@ -1566,7 +1566,7 @@ describe("store migrations", () => {
   it("SQLite: tasks that repeat a SessionId migrate; the latest of each holds it", async () => {
     const file = join(dir, "sessions.db");
     const db = new Database(file);
-    const before = loadMigrations("sqlite").filter((m) => m.name !== "0008_task_sessions.sql");
+    const before = loadMigrations("sqlite").filter((m) => m.name !== "0010_task_sessions.sql");
     db.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
     for (const m of before) {
       db.exec(m.sql);
@@ -1593,7 +1593,7 @@ describe("store migrations", () => {
         db.url,
         "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
       );
-      for (const m of loadMigrations("postgres").filter((m) => m.name !== "0004_task_sessions.sql")) {
+      for (const m of loadMigrations("postgres").filter((m) => m.name !== "0006_task_sessions.sql")) {
         await sql(db.url, m.sql);
         await sql(db.url, "INSERT INTO schema_migrations VALUES ($1, 1)", [m.version]);
       }
