@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import { video, withOpenvod } from "./helpers/openvod.js";
+import { FAST_H264 } from "./helpers/media.js";
 import { APP_ID, startOpenvod, waitForTask } from "./helpers/server.js";
 import { results, tree } from "./helpers/inspect.js";
 
@@ -93,19 +94,7 @@ describe("Procedure limits (one worker)", () => {
       "long.mp4": (tools, out) =>
         writeAtomically(out, (tmp) =>
           runFfmpeg(tools, {
-            args: [
-              "-f",
-              "lavfi",
-              "-i",
-              "testsrc2=size=64x48:rate=1:duration=7200",
-              "-c:v",
-              "libx264",
-              "-preset",
-              "ultrafast",
-              "-pix_fmt",
-              "yuv420p",
-              tmp,
-            ],
+            args: ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=1:duration=7200", ...FAST_H264, tmp],
             timeoutMs: 60_000,
           }),
         ),

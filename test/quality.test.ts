@@ -9,6 +9,7 @@ import { INSPECT_CHECKS, parseMetadataPrint } from "../src/media/jobs/qualityIns
 import { runFfmpeg, runFfprobe, writeAtomically } from "../src/media/run.js";
 import { type MediaTools } from "../src/media/tools.js";
 import { audio, video, withOpenvod } from "./helpers/openvod.js";
+import { FAST_H264 } from "./helpers/media.js";
 import { codeOf, waitForTask } from "./helpers/server.js";
 
 /** 6 s of 320x180 testsrc2 + 440 Hz: frozen 1-2 s, black 3-4 s, silent 4.5-5.5 s. */
@@ -23,19 +24,7 @@ async function makeDefective(tools: MediaTools, out: string): Promise<void> {
         ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=6"],
         ...["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=6"],
         ...["-filter_complex", graph, "-map", "[v]", "-map", "[au]"],
-        ...[
-          "-c:v",
-          "libx264",
-          "-preset",
-          "ultrafast",
-          "-pix_fmt",
-          "yuv420p",
-          "-c:a",
-          "aac",
-          "-b:a",
-          "64k",
-          tmp,
-        ],
+        ...[...FAST_H264, "-c:a", "aac", "-b:a", "64k", tmp],
       ],
       timeoutMs: 60_000,
     }),

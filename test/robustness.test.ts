@@ -11,6 +11,7 @@ import { probeMedia } from "../src/media/probe.js";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import type { MediaTools } from "../src/media/tools.js";
 import { audio, video, withOpenvod } from "./helpers/openvod.js";
+import { FAST_H264 } from "./helpers/media.js";
 import { APP_ID, waitForTask } from "./helpers/server.js";
 import { results, tree } from "./helpers/inspect.js";
 
@@ -60,12 +61,7 @@ describe("robust Procedure inputs", () => {
           "select='if(lt(t,1),not(mod(n,3)),1)'",
           "-fps_mode",
           "vfr",
-          "-c:v",
-          "libx264",
-          "-preset",
-          "ultrafast",
-          "-pix_fmt",
-          "yuv420p",
+          ...FAST_H264,
           "-c:a",
           "aac",
         ]),
