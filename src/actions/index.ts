@@ -7,6 +7,7 @@ import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
 import { qualityActions } from "./quality.js";
+import { sampleActions } from "./samples.js";
 import { taskActions } from "./tasks.js";
 import { templateActions } from "./templates.js";
 import type { RegisteredAction } from "./types.js";
@@ -24,5 +25,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...qualityActions,
     ...editingActions,
     ...domainActions,
+    ...sampleActions,
   }),
 );

@@ -83,6 +83,10 @@ export type Uploads = Pick<
 >;
 
 export type Signatures = Pick<Store, "useSignature" | "signatureUsed" | "purgeSignatureUses">;
+export type Samples = Pick<
+  Store,
+  "insertWordSamples" | "listWordSamples" | "updateWordSample" | "deleteWordSamples"
+>;
 
 /** One dialect's concept modules, each made from the dialect's connection D. */
 export interface Concepts<D> {
@@ -94,6 +98,7 @@ export interface Concepts<D> {
   templates(d: D): Templates;
   uploads(d: D): Uploads;
   signatures(d: D): Signatures;
+  samples(d: D): Samples;
 }
 
 /** A whole Store from a dialect's concept modules and its connection's own methods. */
@@ -108,5 +113,6 @@ export function assemble<D>(d: D, c: Concepts<D>, own: Pick<Store, "close" | "su
     ...c.templates(d),
     ...c.uploads(d),
     ...c.signatures(d),
+    ...c.samples(d),
   };
 }

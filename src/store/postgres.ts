@@ -15,6 +15,7 @@ import { events } from "./postgres/events.js";
 import { Listener } from "./postgres/listen.js";
 import { media } from "./postgres/media.js";
 import { segments } from "./postgres/segments.js";
+import { samples } from "./postgres/samples.js";
 import { tasks } from "./postgres/tasks.js";
 import { templates } from "./postgres/templates.js";
 import { signatures } from "./postgres/signatures.js";
@@ -55,7 +56,7 @@ export class PostgresStore {
       subscribe: (onTask: () => void, onEvents: (appId: number) => void) =>
         listener.subscribe(onTask, onEvents),
     };
-    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures }, own));
+    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures, samples }, own));
   }
 
   /** Connects, applies pending migrations (once across processes) and returns the store. */

@@ -6,6 +6,7 @@ import { SqliteDb } from "./sqlite/db.js";
 import { events } from "./sqlite/events.js";
 import { media } from "./sqlite/media.js";
 import { segments } from "./sqlite/segments.js";
+import { samples } from "./sqlite/samples.js";
 import { tasks } from "./sqlite/tasks.js";
 import { templates } from "./sqlite/templates.js";
 import { signatures } from "./sqlite/signatures.js";
@@ -24,6 +25,6 @@ export class SqliteStore {
         d.close();
       },
     };
-    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures }, own));
+    Object.assign(this, assemble(d, { apps, tasks, segments, media, events, templates, uploads, signatures, samples }, own));
   }
 }

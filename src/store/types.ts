@@ -171,6 +171,17 @@ export interface TemplateRow {
   updateTime: number;
 }
 
+/** A keyword of an application's word samples (CreateWordSamples). */
+export interface WordSampleRow {
+  appId: number;
+  keyword: string;
+  /** Recognition.Ocr, Recognition.Asr, Review.Ocr, Review.Asr (shorthands expanded). */
+  usages: string[];
+  tags: string[];
+  createTime: number;
+  updateTime: number;
+}
+
 /** One output of media processing kept with a media item (a transcode, a set of snapshots...). */
 export interface MediaPart {
   appId: number;
@@ -517,6 +528,15 @@ export interface Store {
   deleteTemplate(appId: number, family: string, key: string): Promise<boolean>;
   /** The next free numeric key of the application's custom templates (shared by all families). */
   nextTemplateDefinition(appId: number, floor: number): Promise<number>;
+
+  // Word samples.
+  /** Inserts all of them, or none: answers the keywords that already exist (then nothing is written). */
+  insertWordSamples(rows: WordSampleRow[]): Promise<string[]>;
+  listWordSamples(appId: number): Promise<WordSampleRow[]>;
+  /** Replaces usages, tags and updateTime; false when the keyword does not exist. */
+  updateWordSample(row: WordSampleRow): Promise<boolean>;
+  /** Answers how many were removed. */
+  deleteWordSamples(appId: number, keywords: string[]): Promise<number>;
 
   // Events.
   getEventConfig(appId: number): Promise<EventConfig>;
