@@ -6,25 +6,25 @@ import { findTemplate } from "../domain/templates/index.js";
 import { errors } from "../protocol/errors.js";
 import type { ActionContext, ActionFamily } from "./types.js";
 
-/** AI analysis, recognition and review need models openvod does not have: refused, never faked. */
+/**
+ * AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) run with the
+ * models of the optional AI packages; the other AI tasks need models openvod does not have:
+ * refused by name, never faked.
+ */
 function refuseAi(p: Record<string, any>): void {
-  const ai: [string, string][] = [
-    ["AiContentReviewTask", "AiContentReviewTaskDefinition"],
-    ["AiAnalysisTask", "AiAnalysisTaskDefinition"],
-    ["AiRecognitionTask", "AiRecognitionTaskDefinition"],
-  ];
-  for (const [field, sub] of ai) {
-    if (p[field])
-      throw errors.invalidParameterValue(
-        sub,
-        `${field}: openvod does not run AI analysis, recognition or review.`,
-      );
-  }
+  if (p.AiAnalysisTask)
+    throw errors.invalidParameterValue(
+      "AiAnalysisTaskDefinition",
+      "AiAnalysisTask: openvod does not run AI analysis (classification, tags, covers, highlights need models it does not have).",
+    );
   if (p.AiRecognitionTaskSet?.length) {
-    throw errors.invalidParameterValue("AiRecognitionTaskDefinition", "openvod does not run AI recognition.");
+    throw errors.invalidParameterValue(
+      "AiRecognitionTaskDefinition",
+      "AiRecognitionTaskSet: openvod runs AI recognition only as ProcessMedia's AiRecognitionTask.",
+    );
   }
   if (p.ReviewAudioVideoTask)
-    throw errors.unsupportedOperation("openvod does not review audio or video content.");
+    throw errors.unsupportedOperation("ReviewAudioVideoTask in a procedure: use ReviewAudioVideo instead.");
   if (p.ImportMediaKnowledgeTaskSet?.length)
     throw errors.unsupportedOperation("openvod has no media knowledge base.");
 }
@@ -32,6 +32,7 @@ function refuseAi(p: Record<string, any>): void {
 async function queueProcedure(
   ctx: ActionContext<"ProcessMedia" | "ProcessMediaByProcedure">,
   mediaProcessTask: Record<string, any> | undefined,
+  ai?: Record<string, any>,
 ): Promise<string> {
   const p = ctx.params;
   if (p.MediaStoragePath) {
@@ -46,6 +47,7 @@ async function queueProcedure(
     appId: ctx.app.subAppId,
     media,
     mediaProcessTask,
+    ai,
     tasksNotifyMode: p.TasksNotifyMode,
   });
   return submitTask(ctx.deps, {
@@ -62,7 +64,7 @@ async function queueProcedure(
 export const processActions: ActionFamily = {
   ProcessMedia: {
     notes:
-      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AI tasks, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
+      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) with the optional AI packages; AiAnalysisTask, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
     async handler(ctx) {
       const p = ctx.params;
       refuseAi(p);
@@ -73,7 +75,7 @@ export const processActions: ActionFamily = {
       if (p.OutputAsIndependentMedia === "ON") {
         throw errors.unsupportedOperation("OutputAsIndependentMedia is not supported by openvod yet.");
       }
-      return { TaskId: await queueProcedure(ctx, p.MediaProcessTask) };
+      return { TaskId: await queueProcedure(ctx, p.MediaProcessTask, p) };
     },
   },
 

@@ -73,6 +73,16 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
   RebuildMedia: REBUILD_NOTES,
   EnhanceMedia: REBUILD_NOTES,
+  AIRecognition: {
+    create:
+      "OcrFullTextConfigure and OcrWordsConfigure (PaddleOCR from the optional AI packages, frames every ScreenshotInterval s); Face, Object, Asr*, HeadTail and Segment items refused by name",
+    describe: `Custom templates (no presets); ${DESCRIBE}`,
+  },
+  Review: {
+    create:
+      "Labels Porn (nsfwjs pictures) and the word-sample labels (Illegal, Abuse, Ad, Porn, Terror, Polity: keyword review of OCR text); Terror/Polity/Moan pictures and voices are not reviewed",
+    describe: `Preset 10 (Porn, Terror, Polity) and custom; ${DESCRIBE}`,
+  },
 };
 
 /** The context of a family's generated actions: one body for eight families, so loosely typed. */

@@ -9,7 +9,13 @@ import { withUrls } from "./blobrefs.js";
 import { isoTime } from "./ids.js";
 import type { ProcedureTask } from "../schema/api-types.js";
 import type { Fields } from "./tasktypes/kind.js";
-import { SUBTASK_KINDS, subTaskKind, type SubTaskKind, type SubTaskType } from "./subtasks/index.js";
+import {
+  AI_SUBTASK_KINDS,
+  SUBTASK_KINDS,
+  subTaskKind,
+  type SubTaskKind,
+  type SubTaskType,
+} from "./subtasks/index.js";
 import { findTemplate } from "./templates/index.js";
 
 export interface ResolvedWatermark {
@@ -78,8 +84,31 @@ function endedSubTask(task: TaskRow, s: SubTask): SubTask {
   };
 }
 
+/** The results of the AI sub-tasks that report into one ProcedureTask list. */
+function aiResults(subtasks: SubTask[], set: string, urls: Urls): Record<string, unknown>[] {
+  return subtasks.flatMap((s) => {
+    const ai = subTaskKind(s.type).ai;
+    if (ai?.resultSet !== set) return [];
+    return ai.results({
+      input: s.input,
+      template: s.template,
+      output: s.output ? withUrls(s.output, urls) : undefined,
+      common: {
+        Status: s.status,
+        ErrCodeExt: s.errCodeExt,
+        ErrCode: s.errCode,
+        Message: s.message,
+        Progress: s.progress,
+        BeginProcessTime: isoTime(s.beginTime),
+        FinishTime: isoTime(s.finishTime),
+      },
+    });
+  });
+}
+
 export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown> {
   const input = task.input as unknown as ProcedureInput;
+  const ended = procedureSubtasks(task).map((s) => endedSubTask(task, s));
   return {
     TaskId: task.taskId,
     Status: task.status,
@@ -89,8 +118,8 @@ export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown
     FileName: input.fileName,
     FileUrl: input.blobKey ? urls.file(input.blobKey) : "",
     MetaData: input.metaData,
-    MediaProcessResultSet: procedureSubtasks(task)
-      .map((s) => endedSubTask(task, s))
+    MediaProcessResultSet: ended
+      .filter((s) => !subTaskKind(s.type).ai)
       .map((s) => ({
         Type: s.type,
         [subTaskKind(s.type).field]: {
@@ -107,9 +136,9 @@ export function procedureView(task: TaskRow, urls: Urls): Record<string, unknown
           FinishTime: isoTime(s.finishTime),
         },
       })),
-    AiContentReviewResultSet: [],
-    AiAnalysisResultSet: [],
-    AiRecognitionResultSet: [],
+    AiContentReviewResultSet: aiResults(ended, "AiContentReviewResultSet", urls),
+    AiAnalysisResultSet: aiResults(ended, "AiAnalysisResultSet", urls),
+    AiRecognitionResultSet: aiResults(ended, "AiRecognitionResultSet", urls),
     TasksPriority: task.priority,
     TasksNotifyMode: input.tasksNotifyMode,
     SessionContext: task.sessionContext,
@@ -140,6 +169,8 @@ export interface ProcedureRequest {
   appId: number;
   media: MediaRow;
   mediaProcessTask: Record<string, any> | undefined;
+  /** The request (or procedure template) whose AiRecognitionTask / AiContentReviewTask are run. */
+  ai?: Record<string, any>;
   tasksNotifyMode?: string;
 }
 
@@ -186,6 +217,28 @@ export async function prepareProcedure(deps: Deps, r: ProcedureRequest): Promise
         progress: 0,
       });
     }
+  }
+  for (const kind of AI_SUBTASK_KINDS) {
+    const input = r.ai?.[kind.ai.request] as Record<string, any> | undefined;
+    if (!input) continue;
+    const template = await findTemplate(deps, r.appId, kind.family, input.Definition);
+    if (!template) {
+      throw errors.invalidParameterValue(
+        `${kind.ai.request}Definition`,
+        `${kind.ai.request}: the ${kind.label} template ${input.Definition} does not exist.`,
+      );
+    }
+    subtasks.push({
+      type: kind.type,
+      input: { Definition: input.Definition },
+      template,
+      watermarks: [],
+      status: "PROCESSING",
+      errCode: 0,
+      errCodeExt: "",
+      message: "",
+      progress: 0,
+    });
   }
   if (subtasks.length === 0) {
     throw errors.invalidParameterValue("MediaProcessTask", "MediaProcessTask holds no task to run.");

@@ -113,6 +113,8 @@ export interface ProcessRun {
   onStdout?: (chunk: Buffer) => void;
   /** Collect stdout and return it; the run fails (kind "exit") once it exceeds this many bytes. */
   collectStdoutMax?: number;
+  /** Receives the stdout stream once spawned (to pause/resume it: backpressure on the child). */
+  onStdoutStream?: (stdout: Readable) => void;
 }
 
 export interface ProcessResult {
@@ -146,6 +148,7 @@ export function runProcess(run: ProcessRun): Promise<ProcessResult> {
       return;
     }
 
+    run.onStdoutStream?.(child.stdout);
     let stderrTail = Buffer.alloc(0);
     const stdoutChunks: Buffer[] = [];
     let stdoutBytes = 0;

@@ -17,6 +17,7 @@ import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import { taskFailureOf } from "./failures.js";
 import { segmentedAdaptive, segmentedTranscode, segmentSettings, type SegmentedRun } from "./segments.js";
+import { contentReview, recognize } from "./ai.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
@@ -70,6 +71,12 @@ async function watermarksOf(env: RunEnv, sub: SubTask): Promise<jobs.Watermark[]
 }
 
 const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Produced>> = {
+  async AiRecognition(env, sub) {
+    return { output: await recognize(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template) };
+  },
+  async AiContentReview(env, sub) {
+    return { output: await contentReview(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template) };
+  },
   async Transcode(env, sub) {
     const t = sub.template;
     const def = Number(t.Definition);

@@ -4,6 +4,7 @@
 // The tables other modules use (media-info parts, DeleteParts types, template checks of a
 // procedure) are derived from these descriptors.
 import { adaptiveStreaming } from "./adaptiveStreaming.js";
+import { aiContentReview, aiRecognition } from "./ai.js";
 import { animatedGraphics } from "./animatedGraphics.js";
 import { coverBySnapshot } from "./coverBySnapshot.js";
 import { imageSprites } from "./imageSprites.js";
@@ -22,10 +23,13 @@ export const SUBTASK_KINDS = [
   adaptiveStreaming,
 ] as const satisfies readonly SubTaskKind[];
 
-export type SubTaskType = (typeof SUBTASK_KINDS)[number]["type"];
+/** AI sub-tasks: their input is a ProcessMedia field (AiRecognitionTask...), not a MediaProcessTask list. */
+export const AI_SUBTASK_KINDS = [aiRecognition, aiContentReview] as const satisfies readonly SubTaskKind[];
+
+export type SubTaskType = (typeof SUBTASK_KINDS)[number]["type"] | (typeof AI_SUBTASK_KINDS)[number]["type"];
 
 export function subTaskKind(type: string): SubTaskKind {
-  const k = SUBTASK_KINDS.find((s) => s.type === type);
+  const k = [...SUBTASK_KINDS, ...AI_SUBTASK_KINDS].find((s) => s.type === type);
   if (!k) throw new Error(`unknown sub-task type ${type}`);
   return k;
 }

@@ -22,4 +22,23 @@ export interface SubTaskKind {
   part?: { filter: string; info: string; list: string; deleteType?: string };
   /** Throws an ApiError for an input the schema accepts but the cloud refuses. */
   check?(input: Record<string, any>): void;
+  /**
+   * AI sub-tasks: the ProcessMedia field their input comes in (AiRecognitionTask...) instead of
+   * a MediaProcessTask list, the ProcedureTask list their results go to, and those results
+   * (one sub-task may report several, e.g. OCR full text and OCR words).
+   */
+  ai?: {
+    request: string;
+    resultSet: "AiRecognitionResultSet" | "AiContentReviewResultSet" | "AiAnalysisResultSet";
+    results(s: AiSubTaskView): Record<string, unknown>[];
+  };
+}
+
+/** What an AI sub-task's results are made from (a sub-task as the Procedure view has it). */
+export interface AiSubTaskView {
+  input: Record<string, any>;
+  template: Record<string, any>;
+  /** Status, ErrCodeExt, ErrCode, Message, Progress, BeginProcessTime, FinishTime. */
+  common: Record<string, unknown>;
+  output?: Record<string, any>;
 }

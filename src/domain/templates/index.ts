@@ -14,6 +14,7 @@ import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } fr
 import { watermark } from "./watermark.js";
 import { qualityInspect } from "./qualityInspect.js";
 import { enhanceMedia, rebuildMedia } from "./rebuild.js";
+import { aiRecognition, review } from "./ai.js";
 
 export type { FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
 export { containerType, FFMPEG_AUDIO_ENCODER, FFMPEG_VIDEO_ENCODERS } from "./av.js";
@@ -30,6 +31,8 @@ export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = {
   QualityInspect: qualityInspect,
   RebuildMedia: rebuildMedia,
   EnhanceMedia: enhanceMedia,
+  AIRecognition: aiRecognition,
+  Review: review,
 } satisfies Record<TemplateFamily, FamilyDescriptor>;
 
 for (const [name, d] of Object.entries(FAMILIES))

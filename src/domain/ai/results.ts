@@ -1,0 +1,158 @@
+// What the models' frame results become in the cloud's shapes: OCR full-text segments, OCR
+// keyword hits, keyword review segments (word samples with usage Review.Ocr) and porn review
+// segments (nsfwjs scores with a "review" band below "block": the small model flags clothed
+// group photos at ~0.6, so only a clear score blocks).
+import {
+  pct,
+  pornScore,
+  runsWith,
+  secs,
+  sexyScore,
+  type Analysis,
+  type TextRun,
+} from "../../media/ai/analyze.js";
+import type { WordSampleRow } from "../../store/types.js";
+
+/** Lists are capped as the spec says (the rest would be in SegmentSetFileUrl, which openvod leaves empty). */
+const MAX_LIST = 100;
+
+export function ocrFullTextOutput(runs: TextRun[]) {
+  return {
+    SegmentSet: runs.slice(0, MAX_LIST).map((r) => ({
+      StartTimeOffset: secs(r.start),
+      EndTimeOffset: secs(r.end),
+      TextSet: [{ Confidence: pct(r.confidence), AreaCoordSet: r.box, Text: r.text }],
+    })),
+    SegmentSetFileUrl: "",
+    SegmentSetFileUrlExpireTime: "",
+  };
+}
+
+export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: string[] | undefined) {
+  const wanted = labels?.length ? words.filter((w) => w.tags.some((t) => labels.includes(t))) : words;
+  return {
+    ResultSet: wanted
+      .map((w) => ({
+        Word: w.keyword,
+        SegmentSet: runsWith(runs, w.keyword)
+          .slice(0, MAX_LIST)
+          .map((r) => ({
+            StartTimeOffset: secs(r.start),
+            EndTimeOffset: secs(r.end),
+            Confidence: pct(r.confidence),
+            AreaCoordSet: r.box,
+          })),
+      }))
+      .filter((w) => w.SegmentSet.length > 0)
+      .slice(0, MAX_LIST),
+    ResultSetFileUrl: "",
+    ResultSetFileUrlExpireTime: "",
+  };
+}
+
+/** Review labels a word sample's tags may name; a keyword without one reviews as Illegal. */
+const WORD_LABELS = ["Porn", "Terror", "Polity", "Ad", "Illegal", "Abuse"];
+export const wordLabel = (w: WordSampleRow) => w.tags.find((t) => WORD_LABELS.includes(t)) ?? "Illegal";
+
+export interface ReviewSegment {
+  StartTimeOffset: number;
+  EndTimeOffset: number;
+  Confidence: number;
+  Suggestion: "review" | "block";
+  Label: string;
+  SubLabel: string;
+  Form: "Image" | "OCR";
+  AreaCoordSet: number[];
+  Text: string;
+  KeywordSet: string[];
+  Url: string;
+  PicUrlExpireTime: string;
+}
+
+/** Every text run holding a listed word (usage Review.Ocr): a block segment. */
+export function keywordSegments(runs: TextRun[], words: WordSampleRow[], labels?: string[]): ReviewSegment[] {
+  const out: ReviewSegment[] = [];
+  for (const r of runs) {
+    const hit = words.filter((w) => r.text.toLowerCase().includes(w.keyword.toLowerCase()));
+    const labelled = hit.filter((w) => !labels || labels.includes(wordLabel(w)));
+    if (labelled.length === 0) continue;
+    out.push({
+      StartTimeOffset: secs(r.start),
+      EndTimeOffset: secs(r.end),
+      Confidence: pct(r.confidence),
+      Suggestion: "block",
+      Label: wordLabel(labelled[0]!),
+      SubLabel: "",
+      Form: "OCR",
+      AreaCoordSet: r.box,
+      Text: r.text,
+      KeywordSet: labelled.map((w) => w.keyword),
+      Url: "",
+      PicUrlExpireTime: "",
+    });
+  }
+  return out;
+}
+
+/** Porn + Hentai at or above this blocks; at or above REVIEW asks for a human look. */
+export const PORN_BLOCK = 0.9;
+export const PORN_REVIEW = 0.6;
+/** Sexy (not explicit) at or above this asks for review. */
+export const SEXY_REVIEW = 0.8;
+
+/** Consecutive flagged frames as segments [first, last + interval], worst frame's score. */
+export function pornSegments(a: Analysis): ReviewSegment[] {
+  const out: ReviewSegment[] = [];
+  let cur: ReviewSegment | undefined;
+  for (const f of a.frames) {
+    if (!f.porn) continue;
+    const porn = pornScore(f.porn);
+    const sexy = sexyScore(f.porn);
+    const suggestion =
+      porn >= PORN_BLOCK ? "block" : porn >= PORN_REVIEW || sexy >= SEXY_REVIEW ? "review" : undefined;
+    if (!suggestion) {
+      cur = undefined;
+      continue;
+    }
+    const conf = pct(Math.max(porn, sexy) * 100);
+    const sub = porn >= PORN_REVIEW ? "porn" : "sexy";
+    const end = secs(Math.min(a.duration || Infinity, f.time + a.interval));
+    if (cur && cur.SubLabel === sub) {
+      cur.EndTimeOffset = end;
+      if (suggestion === "block") cur.Suggestion = "block";
+      cur.Confidence = Math.max(cur.Confidence, conf);
+      continue;
+    }
+    cur = {
+      StartTimeOffset: secs(f.time),
+      EndTimeOffset: end,
+      Confidence: conf,
+      Suggestion: suggestion,
+      Label: "Porn",
+      SubLabel: sub,
+      Form: "Image",
+      AreaCoordSet: [],
+      Text: "",
+      KeywordSet: [],
+      Url: "",
+      PicUrlExpireTime: "",
+    };
+    out.push(cur);
+  }
+  return out;
+}
+
+/** The overall verdict of segments: the worst suggestion, its label and form; pass when none. */
+export function verdict(segments: ReviewSegment[]) {
+  const worst =
+    segments.find((s) => s.Suggestion === "block") ?? segments.find((s) => s.Suggestion === "review");
+  if (!worst) return { Suggestion: "pass" as const, Label: "", Form: "", Confidence: 0 };
+  return {
+    Suggestion: worst.Suggestion,
+    Label: worst.Label,
+    Form: worst.Form,
+    Confidence: Math.max(
+      ...segments.filter((s) => s.Suggestion === worst.Suggestion).map((s) => s.Confidence),
+    ),
+  };
+}

@@ -1,0 +1,166 @@
+// AI recognition and content review through the official SDK, on clips with text drawn by
+// ffmpeg at known times: PaddleOCR reads it back (Procedure AiRecognitionTask), keyword review
+// blocks a clip showing a listed word and passes one that does not (ReviewAudioVideo). The models
+// are optional packages (npm run install:ai, which .ci/run does); without them every AI item
+// answers an error naming it, which is what is tested then.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { aiMissing } from "../src/media/ai/engine.js";
+import { runFfmpeg, writeAtomically } from "../src/media/run.js";
+import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
+import {
+  codeOf,
+  FileServer,
+  startOpenvod,
+  tempDir,
+  waitForTask,
+  type OpenvodProcess,
+  type Vod,
+} from "./helpers/server.js";
+
+const installed = aiMissing("ocr").length === 0 && aiMissing("porn").length === 0;
+
+/** `seconds` of a flat blue 480x270 picture showing each text between its times (DejaVu Sans, white on black). */
+async function makeTextClip(
+  tools: MediaTools,
+  out: string,
+  seconds: number,
+  texts: Array<{ text: string; from: number; to: number; y: number }>,
+): Promise<void> {
+  const draw = texts
+    .map(
+      (t) =>
+        `drawtext=text='${t.text}':font=DejaVu Sans:fontsize=30:fontcolor=white:box=1:boxcolor=black:boxborderw=8` +
+        `:x=40:y=${t.y}:enable='between(t,${t.from},${t.to})'`,
+    )
+    .join(",");
+  await writeAtomically(out, (tmp) =>
+    runFfmpeg(tools, {
+      args: [
+        ...["-f", "lavfi", "-i", `color=c=0x2050a0:size=480x270:rate=25:duration=${seconds}`],
+        ...["-vf", draw, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", tmp],
+      ],
+      timeoutMs: 60_000,
+    }),
+  );
+}
+
+/** Within one sampling interval (the frames are `interval` apart). */
+function near(actual: number, expected: number, interval: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= interval + 0.05, `${what}: ${actual}, expected ${expected}`);
+}
+
+describe("AI recognition and review", { skip: !installed && "the AI packages are not installed" }, () => {
+  let server: OpenvodProcess;
+  let vod: Vod;
+  let files: FileServer;
+  const ids: Record<string, string> = {};
+
+  before(async () => {
+    const tools = await locateMediaTools();
+    const dir = tempDir();
+    await makeTextClip(tools, join(dir, "texts.mp4"), 6, [
+      { text: "HELLO OPENVOD", from: 1, to: 3, y: 60 },
+      { text: "FREE GAMBLING NOW", from: 3.5, to: 5.5, y: 170 },
+    ]);
+    await makeTextClip(tools, join(dir, "clean.mp4"), 3, [{ text: "GOOD MORNING", from: 0, to: 3, y: 100 }]);
+    files = await new FileServer(dir).start();
+    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "300000" } });
+    vod = server.client();
+    for (const name of ["texts.mp4", "clean.mp4"]) {
+      const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
+      const { detail } = await waitForTask(vod, TaskId!);
+      assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
+      ids[name] = detail.PullUploadTask.FileId;
+    }
+    await vod.CreateWordSamples({
+      Usages: ["Review.Ocr"],
+      Words: [{ Keyword: "gambling", Tags: ["Illegal"] }],
+    });
+    await vod.CreateWordSamples({ Usages: ["Recognition.Ocr"], Words: [{ Keyword: "openvod" }] });
+  });
+  after(async () => {
+    await server?.stop();
+    await files?.stop();
+  });
+
+  it("reads drawn text back with its times (AiRecognitionTask: OCR full text and words)", async () => {
+    const interval = 0.5;
+    const { Definition } = await vod.CreateAIRecognitionTemplate({
+      Name: "ocr",
+      OcrFullTextConfigure: { Switch: "ON" },
+      OcrWordsConfigure: { Switch: "ON" },
+      ScreenshotInterval: interval,
+    });
+    const listed = await vod.DescribeAIRecognitionTemplates({ Definitions: [Definition!] });
+    assert.equal(listed.AIRecognitionTemplateSet![0]!.OcrFullTextConfigure!.Switch, "ON");
+    assert.equal(listed.AIRecognitionTemplateSet![0]!.FaceConfigure!.Switch, "OFF");
+
+    const { TaskId } = await vod.ProcessMedia({
+      FileId: ids["texts.mp4"]!,
+      AiRecognitionTask: { Definition: Definition! },
+    });
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+    const p = detail.ProcedureTask;
+    assert.equal(p.Status, "FINISH");
+    assert.deepEqual(p.MediaProcessResultSet, []);
+    const byType = Object.fromEntries(p.AiRecognitionResultSet.map((r: any) => [r.Type, r]));
+    const full = byType.OcrFullTextRecognition.OcrFullTextTask;
+    assert.equal(full.Status, "SUCCESS", full.Message);
+    assert.equal(full.Progress, 100);
+    assert.deepEqual(full.Input, { Definition });
+    const segs = full.Output.SegmentSet;
+    const find = (re: RegExp) => segs.find((s: any) => re.test(s.TextSet[0].Text));
+    const hello = find(/HELLO OPENVOD/);
+    const gambling = find(/FREE GAMBLING NOW/);
+    assert.ok(hello && gambling, JSON.stringify(segs));
+    near(hello.StartTimeOffset, 1, interval, "hello start");
+    near(hello.EndTimeOffset, 3, interval, "hello end");
+    near(gambling.StartTimeOffset, 3.5, interval, "gambling start");
+    near(gambling.EndTimeOffset, 5.5, interval, "gambling end");
+    assert.ok(hello.TextSet[0].Confidence > 80, String(hello.TextSet[0].Confidence));
+    // The box is where the text was drawn (x=40, y=60 on 480x270), in source pixels.
+    const [x1, y1, x2, y2] = hello.TextSet[0].AreaCoordSet;
+    assert.ok(
+      x1 >= 20 && x1 <= 60 && y1 >= 45 && y1 <= 80 && x2 > x1 + 100 && y2 > y1,
+      String([x1, y1, x2, y2]),
+    );
+
+    const words = byType.OcrWordsRecognition.OcrWordsTask;
+    assert.equal(words.Status, "SUCCESS", words.Message);
+    assert.deepEqual(
+      words.Output.ResultSet.map((r: any) => r.Word),
+      ["openvod"],
+    );
+    near(words.Output.ResultSet[0].SegmentSet[0].StartTimeOffset, 1, interval, "word start");
+  });
+
+  it("refuses recognition items no shipped model does, naming them", async () => {
+    for (const item of ["FaceConfigure", "AsrFullTextConfigure", "ObjectConfigure"]) {
+      const code = await codeOf(vod.CreateAIRecognitionTemplate({ [item]: { Switch: "ON" } } as any));
+      assert.equal(code, "InvalidParameterValue.Switch", item);
+    }
+    assert.equal(
+      await codeOf(vod.ProcessMedia({ FileId: ids["clean.mp4"]!, AiAnalysisTask: { Definition: 10 } })),
+      "InvalidParameterValue.AiAnalysisTaskDefinition",
+    );
+  });
+});
+
+describe("AI items without the AI packages", { skip: installed && "the AI packages are installed" }, () => {
+  let server: OpenvodProcess;
+  before(async () => {
+    server = await startOpenvod();
+  });
+  after(async () => server?.stop());
+
+  it("answers an error naming the item", async () => {
+    const vod = server.client();
+    const err = await vod
+      .CreateAIRecognitionTemplate({ OcrFullTextConfigure: { Switch: "ON" } })
+      .catch((e) => e);
+    assert.equal(err.code, "UnsupportedOperation");
+    assert.match(err.message, /OcrFullTextConfigure.*npm run install:ai/);
+  });
+});
