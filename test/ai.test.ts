@@ -65,10 +65,23 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
       { text: "FREE GAMBLING NOW", from: 3.5, to: 5.5, y: 170 },
     ]);
     await makeTextClip(tools, join(dir, "clean.mp4"), 3, [{ text: "GOOD MORNING", from: 0, to: 3, y: 100 }]);
+    await writeAtomically(join(dir, "poster.png"), (tmp) =>
+      runFfmpeg(tools, {
+        args: [
+          ...["-f", "lavfi", "-i", "color=c=0x804020:size=400x200", "-frames:v", "1"],
+          ...[
+            "-vf",
+            "drawtext=text='CASINO GAMBLING':font=DejaVu Sans:fontsize=32:fontcolor=white:x=30:y=80",
+            tmp,
+          ],
+        ],
+        timeoutMs: 60_000,
+      }),
+    );
     files = await new FileServer(dir).start();
     server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "300000" } });
     vod = server.client();
-    for (const name of ["texts.mp4", "clean.mp4"]) {
+    for (const name of ["texts.mp4", "clean.mp4", "poster.png"]) {
       const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
       const { detail } = await waitForTask(vod, TaskId!);
       assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
@@ -134,6 +147,65 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
       ["openvod"],
     );
     near(words.Output.ResultSet[0].SegmentSet[0].StartTimeOffset, 1, interval, "word start");
+  });
+
+  it("blocks a clip whose text shows a listed word, with the segment's time and keyword (ReviewAudioVideo)", async () => {
+    const { TaskId } = await vod.ReviewAudioVideo({ FileId: ids["texts.mp4"]!, SessionContext: "rv" });
+    assert.match(TaskId!, /^1250000000-ReviewAudioVideo-[0-9a-f]{32}t0$/);
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+    assert.equal(detail.TaskType, "ReviewAudioVideo");
+    const t = detail.ReviewAudioVideoTask;
+    assert.equal(t.Status, "FINISH");
+    assert.equal(t.ErrCodeExt, "", t.Message);
+    assert.equal(t.SessionContext, "rv");
+    assert.deepEqual(t.Input, { FileId: ids["texts.mp4"], Definition: 10, ReviewContents: ["Media"] });
+    assert.equal(t.Output.Suggestion, "block");
+    assert.equal(t.Output.Label, "Illegal");
+    assert.equal(t.Output.Form, "OCR");
+    assert.equal(t.Output.SegmentSet.length, 1, JSON.stringify(t.Output.SegmentSet));
+    const seg = t.Output.SegmentSet[0];
+    assert.deepEqual(seg.KeywordSet, ["gambling"]);
+    assert.match(seg.Text, /FREE GAMBLING NOW/);
+    assert.equal(seg.Suggestion, "block");
+    near(seg.StartTimeOffset, 3.5, 1, "block start");
+    near(seg.EndTimeOffset, 5.5, 1, "block end");
+    assert.ok(seg.Confidence > 80);
+  });
+
+  it("passes a clip without a listed word", async () => {
+    const { TaskId } = await vod.ReviewAudioVideo({ FileId: ids["clean.mp4"]!, Definition: 10 });
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+    const t = detail.ReviewAudioVideoTask;
+    assert.equal(t.ErrCodeExt, "", t.Message);
+    assert.equal(t.Output.Suggestion, "pass");
+    assert.deepEqual(t.Output.SegmentSet, []);
+  });
+
+  it("reviews an image at once (ReviewImage) and a Procedure's AiContentReviewTask", async () => {
+    const r = await vod.ReviewImage({ FileId: ids["poster.png"]!, Definition: 10 });
+    assert.equal(r.MediaReviewResult!.Suggestion, "block");
+    assert.equal(r.MediaReviewResult!.Form, "OCR");
+    assert.deepEqual(r.MediaReviewResult!.SegmentSet![0]!.KeywordSet, ["gambling"]);
+    assert.equal(
+      await codeOf(vod.ReviewImage({ FileId: ids["clean.mp4"]!, Definition: 10 })),
+      "InvalidParameterValue.FileId",
+    );
+
+    const { Definition } = await vod.CreateReviewTemplate({ Labels: ["Porn", "Illegal"], Name: "mine" });
+    const { TaskId } = await vod.ProcessMedia({
+      FileId: ids["clean.mp4"]!,
+      AiContentReviewTask: { Definition: Definition! },
+    });
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 }).catch((e) => {
+      throw new Error(`${e.message}\n${server.stderr}`);
+    });
+    const byType = Object.fromEntries(
+      detail.ProcedureTask.AiContentReviewResultSet.map((x: any) => [x.Type, x]),
+    );
+    assert.equal(byType.Porn.PornTask.Status, "SUCCESS", byType.Porn.PornTask.Message);
+    assert.equal(byType.Porn.PornTask.Output.Suggestion, "pass");
+    assert.equal(byType["Prohibited.Ocr"].ProhibitedOcrTask.Output.Suggestion, "pass");
+    assert.deepEqual(byType["Prohibited.Ocr"].ProhibitedOcrTask.Input, { Definition });
   });
 
   it("refuses recognition items no shipped model does, naming them", async () => {

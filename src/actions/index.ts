@@ -7,6 +7,7 @@ import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
 import { qualityActions } from "./quality.js";
+import { reviewActions } from "./review.js";
 import { sampleActions } from "./samples.js";
 import { taskActions } from "./tasks.js";
 import { templateActions } from "./templates.js";
@@ -26,5 +27,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...editingActions,
     ...domainActions,
     ...sampleActions,
+    ...reviewActions,
   }),
 );

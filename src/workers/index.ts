@@ -11,6 +11,7 @@ import { runQualityInspect } from "./qualityInspect.js";
 import { runRebuild } from "./rebuild.js";
 import { discardNewMedia } from "./mediaJob.js";
 import { runRemoveWatermark } from "./removeWatermark.js";
+import { runReviewAudioVideo } from "./reviewAudioVideo.js";
 import { discardSplitMedia, runSplitMedia } from "./splitMedia.js";
 
 const HANDLERS = {
@@ -25,6 +26,7 @@ const HANDLERS = {
   SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
   ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
   FastClipMedia: Object.assign(runFastClipMedia, { discard: discardFastClipMedia }),
+  ReviewAudioVideo: runReviewAudioVideo,
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

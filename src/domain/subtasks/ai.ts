@@ -4,11 +4,14 @@
 import type { AiSubTaskView, SubTaskKind } from "./kind.js";
 
 /** One result entry per Type the sub-task reports: `{Type, [field]: {...common, Input, Output}}`. */
-function entries(s: AiSubTaskView, types: ReadonlyArray<[type: string, field: string]>) {
+function entries(s: AiSubTaskView, types: ReadonlyArray<[type: string, field: string]>, times = true) {
   const outputs = (s.output?.results ?? {}) as Record<string, unknown>;
+  // The review results have no BeginProcessTime / FinishTime in the spec.
+  const { BeginProcessTime, FinishTime, ...rest } = s.common;
+  const common = times ? { ...rest, BeginProcessTime, FinishTime } : rest;
   return types.map(([type, field]) => ({
     Type: type,
-    [field]: { ...s.common, Input: { Definition: s.input.Definition }, Output: outputs[type] ?? undefined },
+    [field]: { ...common, Input: { Definition: s.input.Definition }, Output: outputs[type] ?? undefined },
   }));
 }
 
@@ -52,6 +55,6 @@ export const aiContentReview = {
   ai: {
     request: "AiContentReviewTask",
     resultSet: "AiContentReviewResultSet",
-    results: (s) => entries(s, REVIEW_RESULTS),
+    results: (s) => entries(s, REVIEW_RESULTS, false),
   },
 } as const satisfies SubTaskKind;

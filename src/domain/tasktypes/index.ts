@@ -12,6 +12,7 @@ import { qualityInspect } from "./qualityInspect.js";
 import { qualityEnhance } from "./qualityEnhance.js";
 import { rebuildMedia } from "./rebuildMedia.js";
 import { removeWatermark } from "./removeWatermark.js";
+import { reviewAudioVideo } from "./reviewAudioVideo.js";
 import { splitMedia } from "./splitMedia.js";
 
 export const TASK_KINDS = {
@@ -26,6 +27,7 @@ export const TASK_KINDS = {
   SplitMedia: splitMedia,
   ComposeMedia: composeMedia,
   FastClipMedia: fastClipMedia,
+  ReviewAudioVideo: reviewAudioVideo,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

@@ -57,6 +57,7 @@ export async function analyzeFrames(
         height,
         timeoutMs: job.budget.runTimeout(),
         signal: ctx.signal,
+        still: job.src.category === "Image",
       },
       async (frame, time, index) => {
         job.budget.runTimeout(); // throws once the sub-task's time is spent

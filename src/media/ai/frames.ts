@@ -16,6 +16,8 @@ export interface FrameSampling {
   height: number;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** A picture, not a video: its one frame (the fps filter would give none). */
+  still?: boolean;
 }
 
 /** The frame size for a source of w x h: at most `max` pixels on its longer side, even sizes. */
@@ -51,7 +53,9 @@ export async function eachFrame(
     args: [
       ...["-hide_banner", "-nostdin", "-loglevel", "error", "-i", s.input],
       ...["-map", `0:${s.videoIndex}`, "-an", "-sn", "-dn"],
-      ...["-vf", `fps=fps=1/${s.interval},scale=${s.width}:${s.height}:flags=bilinear,setsar=1`],
+      ...(s.still
+        ? ["-frames:v", "1", "-vf", `scale=${s.width}:${s.height}:flags=bilinear,setsar=1`]
+        : ["-vf", `fps=fps=1/${s.interval},scale=${s.width}:${s.height}:flags=bilinear,setsar=1`]),
       ...["-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"],
     ],
     timeoutMs: s.timeoutMs,

@@ -1,0 +1,46 @@
+// ReviewAudioVideo: content review of a media item (src/workers/reviewAudioVideo.ts): porn
+// pictures (nsfwjs) and keyword review of the OCR text against the application's word samples.
+// The cloud's ReviewAudioVideoTask has no ErrCode and no Progress.
+import type { ReviewAudioVideoTask } from "../../schema/api-types.js";
+import { completionEvent, type Fields, type TaskKind } from "./kind.js";
+
+export interface ReviewAudioVideoInput {
+  FileId: string;
+  Definition: number;
+  ReviewContents: string[];
+}
+
+export interface ReviewAudioVideoState {
+  progress?: number;
+  output?: Record<string, unknown>;
+}
+
+export const reviewAudioVideo: TaskKind = {
+  taskType: "ReviewAudioVideo",
+  idKind: "ReviewAudioVideo",
+  payloadField: "ReviewAudioVideoTask",
+  view(task) {
+    const input = task.input as unknown as ReviewAudioVideoInput;
+    const state = task.state as ReviewAudioVideoState;
+    return {
+      TaskId: task.taskId,
+      // The cloud's vocabulary here is PROCESSING / FINISH: a waiting task reads as PROCESSING.
+      Status: task.status === "WAITING" ? "PROCESSING" : task.status,
+      ErrCodeExt: task.errCodeExt,
+      Message: task.message,
+      Input: input,
+      Output: state.output ?? null,
+      SessionId: task.sessionId,
+      SessionContext: task.sessionContext,
+    } satisfies Fields<ReviewAudioVideoTask>;
+  },
+  events: (task, _config, urls) => [
+    completionEvent(
+      reviewAudioVideo,
+      "ReviewAudioVideoComplete",
+      "ReviewAudioVideoCompleteEvent",
+      task,
+      urls,
+    ),
+  ],
+};
