@@ -208,6 +208,33 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     assert.deepEqual(byType["Prohibited.Ocr"].ProhibitedOcrTask.Input, { Definition });
   });
 
+  it("stops OCR at the sub-task timeout, failing that sub-task alone with 70000", async () => {
+    const short = await startOpenvod({ env: { OPENVOD_SUBTASK_TIMEOUT_MS: "3000" } });
+    try {
+      const v = short.client();
+      const pulled = await v.PullUpload({ MediaUrl: `${files.url}/texts.mp4` });
+      const fileId = (await waitForTask(v, pulled.TaskId!)).detail.PullUploadTask.FileId;
+      const { Definition } = await v.CreateAIRecognitionTemplate({
+        OcrFullTextConfigure: { Switch: "ON" },
+        ScreenshotInterval: 0.5,
+      });
+      const { TaskId } = await v.ProcessMedia({
+        FileId: fileId,
+        AiRecognitionTask: { Definition: Definition! },
+        MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ["1s"] }] },
+      });
+      const { detail } = await waitForTask(v, TaskId!, { timeoutMs: 120_000 });
+      const ocr = detail.ProcedureTask.AiRecognitionResultSet[0].OcrFullTextTask;
+      assert.equal(ocr.Status, "FAIL");
+      assert.equal(ocr.ErrCode, 70000);
+      assert.match(ocr.Message, /timed out/);
+      // The other sub-task still ran.
+      assert.equal(detail.ProcedureTask.MediaProcessResultSet[0].SnapshotByTimeOffsetTask.Status, "SUCCESS");
+    } finally {
+      await short.stop();
+    }
+  });
+
   it("refuses recognition items no shipped model does, naming them", async () => {
     for (const item of ["FaceConfigure", "AsrFullTextConfigure", "ObjectConfigure"]) {
       const code = await codeOf(vod.CreateAIRecognitionTemplate({ [item]: { Switch: "ON" } } as any));
