@@ -8,15 +8,10 @@ import type { ActionContext, ActionFamily } from "./types.js";
 
 /**
  * AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) run with the
- * models of the optional AI packages; the other AI tasks need models openvod does not have:
- * refused by name, never faked.
+ * models of the optional AI packages, AiAnalysisTask's cover selection with ffmpeg; what needs
+ * models openvod does not have is refused by name (the templates refuse their items), never faked.
  */
 function refuseAi(p: Record<string, any>): void {
-  if (p.AiAnalysisTask)
-    throw errors.invalidParameterValue(
-      "AiAnalysisTaskDefinition",
-      "AiAnalysisTask: openvod does not run AI analysis (classification, tags, covers, highlights need models it does not have).",
-    );
   if (p.AiRecognitionTaskSet?.length) {
     throw errors.invalidParameterValue(
       "AiRecognitionTaskDefinition",
@@ -64,7 +59,7 @@ async function queueProcedure(
 export const processActions: ActionFamily = {
   ProcessMedia: {
     notes:
-      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) with the optional AI packages; AiAnalysisTask, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
+      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) with the optional AI packages, AiAnalysisTask CoverConfigure (ffmpeg); the other analysis items, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
     async handler(ctx) {
       const p = ctx.params;
       refuseAi(p);

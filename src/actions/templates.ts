@@ -78,6 +78,11 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
       "OcrFullTextConfigure and OcrWordsConfigure (PaddleOCR from the optional AI packages, frames every ScreenshotInterval s); Face, Object, Asr*, HeadTail and Segment items refused by name",
     describe: `Custom templates (no presets); ${DESCRIBE}`,
   },
+  AIAnalysis: {
+    create:
+      "CoverConfigure (the sharpest frame that is not dark, washed out or flat: ffmpeg signalstats + blurdetect over 20 samples); Classification, Tag, FrameTag and Highlight refused by name",
+    describe: `Custom templates (no presets); ${DESCRIBE}`,
+  },
   Review: {
     create:
       "Labels Porn (nsfwjs pictures) and the word-sample labels (Illegal, Abuse, Ad, Porn, Terror, Polity: keyword review of OCR text); Terror/Polity/Moan pictures and voices are not reviewed",

@@ -44,6 +44,8 @@ export interface SubTask {
   /** What the output adds to the media item: a part (by definition, with its blobs) or a cover. */
   part?: { definition: number; blobs: string[] };
   coverKey?: string;
+  /** Other blobs the output refers to (AI analysis covers), removed if the task is aborted. */
+  blobs?: string[];
 }
 
 /** What ProcessMedia stores as the task input besides the client's parameters. */

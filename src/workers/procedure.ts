@@ -41,6 +41,7 @@ interface Produced {
   output: Record<string, any>;
   part?: { definition: number; blobs: string[] };
   coverKey?: string;
+  blobs?: string[];
 }
 
 interface RunEnv {
@@ -73,6 +74,26 @@ async function watermarksOf(env: RunEnv, sub: SubTask): Promise<jobs.Watermark[]
 const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Produced>> = {
   async AiRecognition(env, sub) {
     return { output: await recognize(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template) };
+  },
+  async AiAnalysis(env, sub) {
+    if (sub.template.CoverConfigure?.Switch !== "ON") return { output: { results: {} } };
+    const n = env.ctx.task.taskId.slice(-12);
+    const file = join(env.scratch, "ai-cover.jpg");
+    const pick = await jobs.pickCover(env.job, env.source, file);
+    const key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `aiCover-${n}.jpg`);
+    await env.ctx.deps.blobs.putFile(key, file);
+    return {
+      output: {
+        results: {
+          Cover: {
+            CoverSet: [{ CoverUrl: blobRef(key), Confidence: pick.confidence }],
+            CoverSetFileUrl: "",
+            CoverSetFileUrlExpireTime: "",
+          },
+        },
+      },
+      blobs: [key],
+    };
   },
   async AiContentReview(env, sub) {
     return { output: await contentReview(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template) };
@@ -342,7 +363,7 @@ export async function discardProcedure(deps: Deps, task: TaskRow, state: Record<
   const kept = new Set([media.blobKey, media.coverKey, ...parts.flatMap((p) => p.blobs)]);
   for (const sub of (state as ProcedureState).subtasks ?? []) {
     if (sub.status !== "SUCCESS") continue;
-    for (const key of [...(sub.part?.blobs ?? []), ...(sub.coverKey ? [sub.coverKey] : [])])
+    for (const key of [...(sub.part?.blobs ?? []), ...(sub.coverKey ? [sub.coverKey] : []), ...(sub.blobs ?? [])])
       if (!kept.has(key)) await deps.blobs.remove(key);
   }
 }
@@ -447,6 +468,7 @@ async function runSubtasks(ctx: TaskContext): Promise<TaskResult> {
       sub.output = produced.output;
       sub.part = produced.part;
       sub.coverKey = produced.coverKey;
+      sub.blobs = produced.blobs;
       sub.status = "SUCCESS";
       sub.progress = 100;
     } catch (err) {

@@ -58,3 +58,16 @@ export const aiContentReview = {
     results: (s) => entries(s, REVIEW_RESULTS, false),
   },
 } as const satisfies SubTaskKind;
+
+export const aiAnalysis = {
+  set: "AiAnalysisTask",
+  type: "AiAnalysis",
+  field: "AiAnalysisTask",
+  family: "AIAnalysis",
+  label: "AI analysis",
+  ai: {
+    request: "AiAnalysisTask",
+    resultSet: "AiAnalysisResultSet",
+    results: (s) => entries(s, s.template.CoverConfigure?.Switch === "ON" ? [["Cover", "CoverTask"]] : []),
+  },
+} as const satisfies SubTaskKind;

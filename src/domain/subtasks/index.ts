@@ -4,7 +4,7 @@
 // The tables other modules use (media-info parts, DeleteParts types, template checks of a
 // procedure) are derived from these descriptors.
 import { adaptiveStreaming } from "./adaptiveStreaming.js";
-import { aiContentReview, aiRecognition } from "./ai.js";
+import { aiAnalysis, aiContentReview, aiRecognition } from "./ai.js";
 import { animatedGraphics } from "./animatedGraphics.js";
 import { coverBySnapshot } from "./coverBySnapshot.js";
 import { imageSprites } from "./imageSprites.js";
@@ -24,7 +24,7 @@ export const SUBTASK_KINDS = [
 ] as const satisfies readonly SubTaskKind[];
 
 /** AI sub-tasks: their input is a ProcessMedia field (AiRecognitionTask...), not a MediaProcessTask list. */
-export const AI_SUBTASK_KINDS = [aiRecognition, aiContentReview] as const satisfies readonly SubTaskKind[];
+export const AI_SUBTASK_KINDS = [aiRecognition, aiContentReview, aiAnalysis] as const satisfies readonly SubTaskKind[];
 
 export type SubTaskType = (typeof SUBTASK_KINDS)[number]["type"] | (typeof AI_SUBTASK_KINDS)[number]["type"];
 

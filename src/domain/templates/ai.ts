@@ -63,6 +63,32 @@ export const aiRecognition: FamilyDescriptor = {
   validate: validateRecognition,
 };
 
+/** AIAnalysis items with no shipped model: why, for the error. */
+const ANALYSIS_REFUSED: Record<string, string> = {
+  ClassificationConfigure: "classification needs a model openvod does not have",
+  TagConfigure: "tags need a model openvod does not have",
+  FrameTagConfigure: "frame tags need a model openvod does not have",
+  HighlightConfigure: "highlights need a model openvod does not have",
+};
+
+export const aiAnalysis: FamilyDescriptor = {
+  family: "AIAnalysis",
+  keyField: "Definition",
+  maxCustom: 50,
+  presets: [],
+  ...mergeFamily({
+    Name: "",
+    Comment: "",
+    CoverConfigure: { Switch: "OFF" },
+    ...Object.fromEntries(Object.keys(ANALYSIS_REFUSED).map((k) => [k, { Switch: "OFF" }])),
+  }),
+  validate(b) {
+    checkFields(b, NAME_AND_COMMENT);
+    for (const [item, why] of Object.entries(ANALYSIS_REFUSED))
+      if (on(b[item])) throw invalid("Switch", `AIAnalysis ${item}: ${why}.`);
+  },
+};
+
 /** Review labels openvod can decide, and how: nsfwjs for Porn, word samples for the text ones. */
 export const REVIEW_LABELS = ["Porn", "Terror", "Polity", "Illegal", "Abuse", "Ad", "Moan"] as const;
 /** Labels only a model openvod lacks could find (violence, politics from pictures, moans). */

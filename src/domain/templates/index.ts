@@ -14,7 +14,7 @@ import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } fr
 import { watermark } from "./watermark.js";
 import { qualityInspect } from "./qualityInspect.js";
 import { enhanceMedia, rebuildMedia } from "./rebuild.js";
-import { aiRecognition, review } from "./ai.js";
+import { aiAnalysis, aiRecognition, review } from "./ai.js";
 
 export type { FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
 export { containerType, FFMPEG_AUDIO_ENCODER, FFMPEG_VIDEO_ENCODERS } from "./av.js";
@@ -32,6 +32,7 @@ export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = {
   RebuildMedia: rebuildMedia,
   EnhanceMedia: enhanceMedia,
   AIRecognition: aiRecognition,
+  AIAnalysis: aiAnalysis,
   Review: review,
 } satisfies Record<TemplateFamily, FamilyDescriptor>;
 

@@ -15,6 +15,7 @@ export type TemplateFamily =
   | "RebuildMedia"
   | "EnhanceMedia"
   | "AIRecognition"
+  | "AIAnalysis"
   | "Review";
 
 /** A template as its Describe item shows it (without Type and times), plus private "_" keys. */

@@ -45,3 +45,4 @@ export {
   type CutPlan,
   type SegmentSettings,
 } from "./segments.js";
+export { pickCover, type CoverPick } from "./cover.js";
