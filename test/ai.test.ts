@@ -4,9 +4,12 @@
 // are optional packages (npm run install:ai, which .ci/run does); without them every AI item
 // answers an error naming it, which is what is tested then.
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { aiMissing } from "../src/media/ai/engine.js";
+import { parseMetadataPrint } from "../src/media/jobs/qualityInspect.js";
+import { probeMedia } from "../src/media/probe.js";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
 import {
@@ -261,5 +264,117 @@ describe("AI items without the AI packages", { skip: installed && "the AI packag
       .catch((e) => e);
     assert.equal(err.code, "UnsupportedOperation");
     assert.match(err.message, /OcrFullTextConfigure.*npm run install:ai/);
+  });
+});
+
+/** blurdetect (lower is sharper) and mean luma of `file`'s frame at `at` seconds (a picture: 0). */
+async function frameStats(tools: MediaTools, dir: string, file: string, at = 0) {
+  const meta = join(dir, `stats-${Math.random().toString(36).slice(2)}.txt`);
+  await runFfmpeg(tools, {
+    args: [
+      // -t, not -frames:v 1 (ffmpeg then stops before metadata writes its file); no -ss on a
+      // picture (image2 seeking to 0 gives no frame).
+      ...(at ? ["-ss", String(at), "-i", file, "-t", "0.04"] : ["-i", file]),
+      ...["-vf", `format=yuv420p,signalstats,blurdetect,metadata=mode=print:file=${meta}`, "-f", "null", "-"],
+    ],
+    timeoutMs: 60_000,
+  });
+  const [f] = parseMetadataPrint(readFileSync(meta, "utf8"));
+  assert.ok(f, `stats of ${file}`);
+  return { blur: Number(f.m["lavfi.blur"]), yavg: Number(f.m["lavfi.signalstats.YAVG"]) };
+}
+
+// Cover selection needs no model (ffmpeg's blurdetect and signalstats): it runs with or without
+// the AI packages.
+describe("AI analysis: cover selection", () => {
+  let server: OpenvodProcess;
+  let vod: Vod;
+  let files: FileServer;
+  let tools: MediaTools;
+  let dir: string;
+  let fileId: string;
+
+  before(async () => {
+    tools = await locateMediaTools();
+    dir = tempDir();
+    // 0-2 s black, 2-4 s blurred, 4-6 s sharp: the cover must come from the last part.
+    await writeAtomically(join(dir, "cover.mp4"), (tmp) =>
+      runFfmpeg(tools, {
+        args: [
+          ...["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=6"],
+          ...[
+            "-vf",
+            "boxblur=8:enable='between(t,2,4)',drawbox=c=black:t=fill:enable='lt(t,2)'",
+            ...["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", tmp],
+          ],
+        ],
+        timeoutMs: 60_000,
+      }),
+    );
+    files = await new FileServer(dir).start();
+    server = await startOpenvod();
+    vod = server.client();
+    const { TaskId } = await vod.PullUpload({ MediaUrl: `${files.url}/cover.mp4` });
+    const { detail } = await waitForTask(vod, TaskId!);
+    assert.equal(detail.PullUploadTask.ErrCode, 0, detail.PullUploadTask.Message);
+    fileId = detail.PullUploadTask.FileId;
+  });
+  after(async () => {
+    await server?.stop();
+    await files?.stop();
+  });
+
+  it("picks the sharpest frame that is not black (CoverConfigure)", async () => {
+    const { Definition } = await vod.CreateAIAnalysisTemplate({
+      Name: "cover",
+      CoverConfigure: { Switch: "ON" },
+    });
+    const listed = await vod.DescribeAIAnalysisTemplates({ Definitions: [Definition!] });
+    const tpl = listed.AIAnalysisTemplateSet![0]!;
+    assert.equal(tpl.CoverConfigure!.Switch, "ON");
+    assert.equal(tpl.ClassificationConfigure!.Switch, "OFF");
+
+    const { TaskId } = await vod.ProcessMedia({
+      FileId: fileId,
+      AiAnalysisTask: { Definition: Definition! },
+    });
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 120_000 });
+    const p = detail.ProcedureTask;
+    assert.equal(p.Status, "FINISH");
+    assert.equal(p.AiAnalysisResultSet.length, 1, JSON.stringify(p.AiAnalysisResultSet));
+    const [r] = p.AiAnalysisResultSet;
+    assert.equal(r.Type, "Cover");
+    assert.equal(r.CoverTask.Status, "SUCCESS", r.CoverTask.Message);
+    assert.deepEqual(r.CoverTask.Input, { Definition });
+    const [cover] = r.CoverTask.Output.CoverSet;
+    assert.ok(cover.Confidence >= 0 && cover.Confidence <= 100, String(cover.Confidence));
+    const res = await fetch(cover.CoverUrl);
+    assert.equal(res.status, 200, cover.CoverUrl);
+    const jpg = join(dir, "picked.jpg");
+    writeFileSync(jpg, Buffer.from(await res.arrayBuffer()));
+    const picked = await frameStats(tools, dir, jpg);
+    const blurred = await frameStats(tools, dir, join(dir, "cover.mp4"), 3);
+    assert.ok(picked.yavg > 30, `not black: YAVG ${picked.yavg}`);
+    assert.ok(picked.blur < blurred.blur, `sharper than the blurred part: ${picked.blur} vs ${blurred.blur}`);
+    const { metaData } = await probeMedia(tools, jpg);
+    assert.equal(metaData.Width, 320, "the frame at the source's size");
+  });
+
+  it("refuses the analysis items without a shipped model, naming each", async () => {
+    for (const item of [
+      "ClassificationConfigure",
+      "TagConfigure",
+      "FrameTagConfigure",
+      "HighlightConfigure",
+    ]) {
+      const err = await vod.CreateAIAnalysisTemplate({ [item]: { Switch: "ON" } } as any).catch((e) => e);
+      assert.equal(err.code, "InvalidParameterValue.Switch", item);
+      assert.match(err.message, new RegExp(item), item);
+    }
+    const err = await vod
+      .ProcessMedia({ FileId: fileId, AiAnalysisTask: { Definition: 10 } })
+      .catch((e) => e);
+    assert.equal(err.code, "InvalidParameterValue.AiAnalysisTaskDefinition");
+    assert.match(err.message, /AiAnalysisTask.*10/);
   });
 });

@@ -96,7 +96,9 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     };
   },
   async AiContentReview(env, sub) {
-    return { output: await contentReview(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template) };
+    return {
+      output: await contentReview(env.job, env.source, env.ctx.deps, env.ctx.task.appId, sub.template),
+    };
   },
   async Transcode(env, sub) {
     const t = sub.template;
@@ -363,7 +365,11 @@ export async function discardProcedure(deps: Deps, task: TaskRow, state: Record<
   const kept = new Set([media.blobKey, media.coverKey, ...parts.flatMap((p) => p.blobs)]);
   for (const sub of (state as ProcedureState).subtasks ?? []) {
     if (sub.status !== "SUCCESS") continue;
-    for (const key of [...(sub.part?.blobs ?? []), ...(sub.coverKey ? [sub.coverKey] : []), ...(sub.blobs ?? [])])
+    for (const key of [
+      ...(sub.part?.blobs ?? []),
+      ...(sub.coverKey ? [sub.coverKey] : []),
+      ...(sub.blobs ?? []),
+    ])
       if (!kept.has(key)) await deps.blobs.remove(key);
   }
 }

@@ -82,6 +82,8 @@ export const aiAnalysis: FamilyDescriptor = {
     CoverConfigure: { Switch: "OFF" },
     ...Object.fromEntries(Object.keys(ANALYSIS_REFUSED).map((k) => [k, { Switch: "OFF" }])),
   }),
+  // AIAnalysisTemplateItem has no Type (there are only custom templates).
+  view: ({ Type, ...v }) => v,
   validate(b) {
     checkFields(b, NAME_AND_COMMENT);
     for (const [item, why] of Object.entries(ANALYSIS_REFUSED))
