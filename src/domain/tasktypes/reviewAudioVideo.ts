@@ -29,7 +29,8 @@ export const reviewAudioVideo: TaskKind = {
       ErrCodeExt: task.errCodeExt,
       Message: task.message,
       Input: input,
-      Output: state.output ?? null,
+      // Output is not nullable in the spec: empty (filled with zero values) until the review ends.
+      Output: state.output ?? {},
       SessionId: task.sessionId,
       SessionContext: task.sessionContext,
     } satisfies Fields<ReviewAudioVideoTask>;
