@@ -9,7 +9,8 @@ import { performance } from "node:perf_hooks";
 import { aiMissing } from "../src/media/ai/engine.js";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import type { MediaTools } from "../src/media/tools.js";
-import { OpenvodProcess, waitForTask, type FileServer } from "../test/helpers/server.js";
+import { waitForTask, type FileServer } from "../test/helpers/server.js";
+import { oneWorkerWithItem } from "./editing.js";
 import type { Cleanup } from "./proc.js";
 import { log, round } from "./stats.js";
 
@@ -49,22 +50,7 @@ export async function benchAi(o: AiOptions): Promise<AiSummary> {
       timeoutMs: 300_000,
     }),
   );
-  const openvod = new OpenvodProcess({
-    env: {
-      OPENVOD_RATE_LIMIT: "0",
-      OPENVOD_LOG_LEVEL: "warn",
-      OPENVOD_WORKERS: "1",
-      OPENVOD_STRICT_SHAPE: "0",
-    },
-  });
-  o.cleanup.dir(openvod.dataDir);
-  o.cleanup.add("openvod (ai)", () => openvod.stop());
-  await openvod.start();
-  o.cleanup.child(openvod.child);
-  const vod = openvod.client();
-  const pulled = await vod.PullUpload({ MediaUrl: `${o.files.url}/${name}` });
-  const fileId = (await waitForTask(vod, pulled.TaskId!, { timeoutMs: 600_000 })).detail.PullUploadTask
-    .FileId;
+  const { vod, fileId } = await oneWorkerWithItem(o.cleanup, "ai", o.files, name);
   await vod.CreateWordSamples({ Usages: ["Review.Ocr"], Words: [{ Keyword: "gambling" }] });
   const { Definition } = await vod.CreateAIRecognitionTemplate({
     OcrFullTextConfigure: { Switch: "ON" },

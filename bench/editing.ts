@@ -40,7 +40,11 @@ export interface EditingSummary {
 
 const CUTS = 3;
 
-export async function benchEditing(o: EditingOptions): Promise<EditingSummary> {
+/**
+ * A one-worker openvod (so one task's wall time is measured alone) that has pulled `name` from
+ * the file server: its client and the item's FileId. Stopped by `cleanup`.
+ */
+export async function oneWorkerWithItem(cleanup: Cleanup, label: string, files: FileServer, name: string) {
   const openvod = new OpenvodProcess({
     env: {
       OPENVOD_RATE_LIMIT: "0",
@@ -49,14 +53,19 @@ export async function benchEditing(o: EditingOptions): Promise<EditingSummary> {
       OPENVOD_STRICT_SHAPE: "0",
     },
   });
-  o.cleanup.dir(openvod.dataDir);
-  o.cleanup.add("openvod (editing)", () => openvod.stop());
+  cleanup.dir(openvod.dataDir);
+  cleanup.add(`openvod (${label})`, () => openvod.stop());
   await openvod.start();
-  o.cleanup.child(openvod.child);
+  cleanup.child(openvod.child);
   const vod = openvod.client();
-  const pulled = await vod.PullUpload({ MediaUrl: `${o.files.url}/${o.source.name}` });
-  const fileId = (await waitForTask(vod, pulled.TaskId!, { timeoutMs: 600_000 })).detail.PullUploadTask
-    .FileId;
+  const pulled = await vod.PullUpload({ MediaUrl: `${files.url}/${name}` });
+  const fileId: string = (await waitForTask(vod, pulled.TaskId!, { timeoutMs: 600_000 })).detail
+    .PullUploadTask.FileId;
+  return { vod, fileId };
+}
+
+export async function benchEditing(o: EditingOptions): Promise<EditingSummary> {
+  const { vod, fileId } = await oneWorkerWithItem(o.cleanup, "editing", o.files, o.source.name);
   const cuts = Array.from({ length: CUTS }, (_, i) => ({
     StartTimeOffset: i * o.cutSeconds,
     EndTimeOffset: (i + 1) * o.cutSeconds,

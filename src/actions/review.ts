@@ -9,7 +9,7 @@ import { errors } from "../protocol/errors.js";
 import { reviewPicture } from "../workers/reviewAudioVideo.js";
 import { taskFailureOf } from "../workers/failures.js";
 import { sourceMedia } from "./quality.js";
-import type { ActionFamily } from "./types.js";
+import type { ActionContext, ActionFamily } from "./types.js";
 import type { Deps } from "../domain/deps.js";
 
 /** ReviewImage's limit, as the cloud documents it. */
@@ -27,18 +27,23 @@ function requireModels(item: string): void {
   if (missing) throw errors.unsupportedOperation(missing);
 }
 
+/** What both actions check first: the models are installed, and the item exists. */
+async function mediaToReview(ctx: ActionContext<"ReviewAudioVideo" | "ReviewImage">, action: string) {
+  requireModels(action);
+  if (ctx.params.MediaStoragePath)
+    throw errors.unsupportedOperation(
+      "MediaStoragePath needs FileID+Path mode, which openvod does not offer.",
+    );
+  return sourceMedia(ctx.deps, ctx.app.subAppId, ctx.params.FileId);
+}
+
 export const reviewActions: ActionFamily = {
   ReviewAudioVideo: {
     notes:
       "A ReviewAudioVideo task: frames every second through nsfwjs (Porn: review at 0.6, block at 0.9) and PaddleOCR against the word samples of usage Review.Ocr (block), ReviewContents Media and Cover; no ASR/voice review, no Terror/Polity pictures; needs the optional AI packages",
     async handler(ctx) {
       const p = ctx.params;
-      requireModels("ReviewAudioVideo");
-      if (p.MediaStoragePath)
-        throw errors.unsupportedOperation(
-          "MediaStoragePath needs FileID+Path mode, which openvod does not offer.",
-        );
-      const media = await sourceMedia(ctx.deps, ctx.app.subAppId, p.FileId);
+      const media = await mediaToReview(ctx, "ReviewAudioVideo");
       const definition = p.Definition ?? 10;
       await reviewTemplate(ctx.deps, ctx.app.subAppId, definition);
       const contents = p.ReviewContents?.length ? [...new Set(p.ReviewContents)] : ["Media"];
@@ -62,12 +67,7 @@ export const reviewActions: ActionFamily = {
       "Answered at once for an image item (≤ 5 MB): nsfwjs Porn score (review/block bands) and keyword review of its OCR text; MediaReviewResult only (ReviewResultSet is deprecated); needs the optional AI packages",
     async handler(ctx) {
       const p = ctx.params;
-      requireModels("ReviewImage");
-      if (p.MediaStoragePath)
-        throw errors.unsupportedOperation(
-          "MediaStoragePath needs FileID+Path mode, which openvod does not offer.",
-        );
-      const media = await sourceMedia(ctx.deps, ctx.app.subAppId, p.FileId);
+      const media = await mediaToReview(ctx, "ReviewImage");
       const template = await reviewTemplate(ctx.deps, ctx.app.subAppId, p.Definition);
       const size = Number((media.metaData as Record<string, unknown>).Size ?? 0);
       if (media.category !== "Image" || !media.blobKey)

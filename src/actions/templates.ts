@@ -81,7 +81,8 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   AIAnalysis: {
     create:
       "CoverConfigure (the sharpest frame that is not dark, washed out or flat: ffmpeg signalstats + blurdetect over 20 samples); Classification, Tag, FrameTag and Highlight refused by name",
-    describe: `Custom templates (no presets); ${DESCRIBE}`,
+    // The request has no Type filter and the item no Type: there are only custom templates.
+    describe: "Custom templates (no presets); Definitions, Offset/Limit",
   },
   Review: {
     create:

@@ -229,6 +229,17 @@ export async function waitForTask(
   }
 }
 
+/** PullUpload of `url`, waited for: the new item's FileId (fails the test if the pull failed). */
+export async function pullItem(vod: Vod, url: string): Promise<string> {
+  const { TaskId } = await vod.PullUpload({ MediaUrl: url });
+  const { detail } = await waitForTask(vod, TaskId!);
+  if (detail.PullUploadTask.ErrCode !== 0)
+    throw new Error(
+      `PullUpload of ${url}: ${detail.PullUploadTask.ErrCode} ${detail.PullUploadTask.Message}`,
+    );
+  return detail.PullUploadTask.FileId;
+}
+
 /** Polls cond until it holds; fails the test naming `what` after timeoutMs. */
 export async function until(
   what: string,
