@@ -23,19 +23,23 @@ import {
   type Vod,
 } from "./helpers/server.js";
 
+const ZH_FONT = "WenQuanYi Zen Hei";
 const installed = aiMissing("ocr").length === 0 && aiMissing("porn").length === 0;
 
-/** `seconds` of a flat blue 480x270 picture showing each text between its times (DejaVu Sans, white on black). */
+/**
+ * `seconds` of a flat blue 480x270 picture showing each text between its times, white on black
+ * (DejaVu Sans, or WenQuanYi Zen Hei for Chinese: Debian's fonts-wqy-zenhei, which .ci/run installs).
+ */
 async function makeTextClip(
   tools: MediaTools,
   out: string,
   seconds: number,
-  texts: Array<{ text: string; from: number; to: number; y: number }>,
+  texts: Array<{ text: string; from: number; to: number; y: number; font?: string }>,
 ): Promise<void> {
   const draw = texts
     .map(
       (t) =>
-        `drawtext=text='${t.text}':font=DejaVu Sans:fontsize=30:fontcolor=white:box=1:boxcolor=black:boxborderw=8` +
+        `drawtext=text='${t.text}':font=${t.font ?? "DejaVu Sans"}:fontsize=30:fontcolor=white:box=1:boxcolor=black:boxborderw=8` +
         `:x=40:y=${t.y}:enable='between(t,${t.from},${t.to})'`,
     )
     .join(",");
@@ -78,6 +82,10 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
       { text: "FREE GAMBLING NOW", from: 3.5, to: 5.5, y: 170 },
     ]);
     await makeTextClip(tools, join(dir, "clean.mp4"), 3, [{ text: "GOOD MORNING", from: 0, to: 3, y: 100 }]);
+    await makeTextClip(tools, join(dir, "zh.mp4"), 5, [
+      { text: "欢迎使用点播", from: 0.5, to: 2.5, y: 60, font: ZH_FONT },
+      { text: "网上赌博广告", from: 3, to: 4.5, y: 170, font: ZH_FONT },
+    ]);
     await writeAtomically(join(dir, "poster.png"), (tmp) =>
       runFfmpeg(tools, {
         args: [
@@ -94,11 +102,14 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     files = await new FileServer(dir).start();
     server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "300000" } });
     vod = server.client();
-    for (const name of ["texts.mp4", "clean.mp4", "poster.png"])
+    for (const name of ["texts.mp4", "clean.mp4", "poster.png", "zh.mp4"])
       ids[name] = await pullItem(vod, `${files.url}/${name}`);
     await vod.CreateWordSamples({
       Usages: ["Review.Ocr"],
-      Words: [{ Keyword: "gambling", Tags: ["Illegal"] }],
+      Words: [
+        { Keyword: "gambling", Tags: ["Illegal"] },
+        { Keyword: "赌博", Tags: ["Illegal"] },
+      ],
     });
     await vod.CreateWordSamples({ Usages: ["Recognition.Ocr"], Words: [{ Keyword: "openvod" }] });
   });
@@ -179,6 +190,35 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     near(seg.StartTimeOffset, 3.5, 1, "block start");
     near(seg.EndTimeOffset, 5.5, 1, "block end");
     assert.ok(seg.Confidence > 80);
+  });
+
+  it("reads Chinese text back, and blocks a clip showing a Chinese listed word", async () => {
+    const interval = 0.5;
+    const { Definition } = await vod.CreateAIRecognitionTemplate({
+      OcrFullTextConfigure: { Switch: "ON" },
+      ScreenshotInterval: interval,
+    });
+    const { TaskId } = await vod.ProcessMedia({
+      FileId: ids["zh.mp4"]!,
+      AiRecognitionTask: { Definition: Definition! },
+    });
+    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+    const full = detail.ProcedureTask.AiRecognitionResultSet[0].OcrFullTextTask;
+    assert.equal(full.Status, "SUCCESS", full.Message);
+    const segs = full.Output.SegmentSet;
+    const welcome = segs.find((s: any) => s.TextSet[0].Text.includes("欢迎使用点播"));
+    assert.ok(welcome, JSON.stringify(segs));
+    near(welcome.StartTimeOffset, 0.5, interval, "welcome start");
+    near(welcome.EndTimeOffset, 2.5, interval, "welcome end");
+
+    const review = await vod.ReviewAudioVideo({ FileId: ids["zh.mp4"]! });
+    const t = (await waitForTask(vod, review.TaskId!, { timeoutMs: 240_000 })).detail.ReviewAudioVideoTask;
+    assert.equal(t.ErrCodeExt, "", t.Message);
+    assert.equal(t.Output.Suggestion, "block");
+    assert.equal(t.Output.SegmentSet.length, 1, JSON.stringify(t.Output.SegmentSet));
+    assert.deepEqual(t.Output.SegmentSet[0].KeywordSet, ["赌博"]);
+    assert.match(t.Output.SegmentSet[0].Text, /赌博/);
+    near(t.Output.SegmentSet[0].StartTimeOffset, 3, 1, "block start");
   });
 
   it("passes a clip without a listed word", async () => {
