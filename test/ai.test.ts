@@ -415,6 +415,37 @@ describe("AI analysis: cover selection", () => {
     assert.equal(metaData.Width, 320, "the frame at the source's size");
   });
 
+  it("runs a procedure template's AiAnalysisTask (ProcessMediaByProcedure)", async () => {
+    const { Definition } = await vod.CreateAIAnalysisTemplate({ CoverConfigure: { Switch: "ON" } });
+    await vod.CreateProcedureTemplate({
+      Name: "covers",
+      AiAnalysisTask: { Definition: Definition! },
+      MediaProcessTask: { SnapshotByTimeOffsetTaskSet: [{ Definition: 10, ExtTimeOffsetSet: ["5s"] }] },
+    });
+    const [tpl] = (await vod.DescribeProcedureTemplates({ Names: ["covers"] })).ProcedureTemplateSet!;
+    assert.deepEqual(tpl!.AiAnalysisTask, { Definition });
+    const { TaskId } = await vod.ProcessMediaByProcedure({ FileId: fileId, ProcedureName: "covers" });
+    const p = (await waitForTask(vod, TaskId!, { timeoutMs: 120_000 })).detail.ProcedureTask;
+    assert.equal(p.MediaProcessResultSet[0].SnapshotByTimeOffsetTask.Status, "SUCCESS");
+    const cover = p.AiAnalysisResultSet[0].CoverTask;
+    assert.equal(cover.Status, "SUCCESS", cover.Message);
+    assert.equal((await fetch(cover.Output.CoverSet[0].CoverUrl)).status, 200);
+    // The same procedure named at upload runs once the file is in.
+    const pulledId = await pullItem(vod, `${files.url}/cover.mp4`, { Procedure: "covers" });
+    const tasks: any = await vod.DescribeTasks({ FileId: pulledId });
+    const procedureId = tasks.TaskSet.find((t: any) => t.TaskType === "Procedure").TaskId;
+    const q = (await waitForTask(vod, procedureId, { timeoutMs: 120_000 })).detail.ProcedureTask;
+    assert.equal(
+      q.AiAnalysisResultSet[0].CoverTask.Status,
+      "SUCCESS",
+      q.AiAnalysisResultSet[0].CoverTask.Message,
+    );
+    assert.equal(
+      await codeOf(vod.CreateProcedureTemplate({ Name: "none", AiAnalysisTask: { Definition: 424242 } })),
+      "InvalidParameterValue.AiAnalysisTaskDefinition",
+    );
+  });
+
   it("refuses the analysis items without a shipped model, naming each", async () => {
     await refusesEach(
       (b) => vod.CreateAIAnalysisTemplate(b),

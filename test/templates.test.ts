@@ -614,7 +614,7 @@ describe("templates", () => {
       }),
     );
     assert.equal(ai.code, "InvalidParameterValue.AiAnalysisTaskDefinition");
-    assert.match(ai.message, /openvod does not run AI analysis/);
+    assert.match(ai.message, /AiAnalysisTask: the AI analysis template 10 does not exist/);
     assert.equal(
       await codeOf("CreateProcedureTemplate", { Name: "ai", AiRecognitionTaskSet: [{ Definition: 10 }] }),
       "InvalidParameterValue.AiRecognitionTaskDefinition",

@@ -75,7 +75,8 @@ export const processActions: ActionFamily = {
   },
 
   ProcessMediaByProcedure: {
-    notes: "Runs a preset (LongVideoPreset...) or custom procedure template's MediaProcessTask",
+    notes:
+      "Runs a preset (LongVideoPreset...) or custom procedure template's MediaProcessTask and its AI tasks (AiRecognitionTask, AiContentReviewTask, AiAnalysisTask)",
     async handler(ctx) {
       const template = await findTemplate(ctx.deps, ctx.app.subAppId, "Procedure", ctx.params.ProcedureName);
       if (!template) {
@@ -83,7 +84,7 @@ export const processActions: ActionFamily = {
       }
       refuseAi(template);
       return {
-        TaskId: await queueProcedure(ctx, template.MediaProcessTask ?? undefined),
+        TaskId: await queueProcedure(ctx, template.MediaProcessTask ?? undefined, template),
         ReviewAudioVideoTaskId: "",
       };
     },

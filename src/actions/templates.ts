@@ -62,7 +62,7 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
   Procedure: {
     create:
-      "MediaProcessTask whose every Definition must exist for the application; refuses AI tasks, review, knowledge import, head/tail and blind watermarks",
+      "MediaProcessTask and the AI tasks AiRecognitionTask, AiContentReviewTask, AiAnalysisTask, whose every Definition must exist for the application; refuses AiRecognitionTaskSet, ReviewAudioVideoTask, knowledge import, head/tail and blind watermarks",
     describe: "Preset LongVideoPreset and custom; Names, Type, Offset/Limit, SortBy CreateTime",
     modify: "replaces the whole content",
   },

@@ -31,6 +31,7 @@ export async function procedureTaskFor(deps: Deps, s: ProcedureStart): Promise<N
       appId: s.appId,
       media: s.media,
       mediaProcessTask: template.MediaProcessTask,
+      ai: template,
     });
     return await newTask(deps, {
       appId: s.appId,

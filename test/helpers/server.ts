@@ -229,9 +229,9 @@ export async function waitForTask(
   }
 }
 
-/** PullUpload of `url`, waited for: the new item's FileId (fails the test if the pull failed). */
-export async function pullItem(vod: Vod, url: string): Promise<string> {
-  const { TaskId } = await vod.PullUpload({ MediaUrl: url });
+/** PullUpload of `url` (with `more` of its parameters), waited for: the new item's FileId (fails the test if the pull failed). */
+export async function pullItem(vod: Vod, url: string, more: { Procedure?: string } = {}): Promise<string> {
+  const { TaskId } = await vod.PullUpload({ MediaUrl: url, ...more });
   const { detail } = await waitForTask(vod, TaskId!);
   if (detail.PullUploadTask.ErrCode !== 0)
     throw new Error(

@@ -1,9 +1,10 @@
 // Procedure templates (task flows): a named MediaProcessTask that ProcessMediaByProcedure (and
-// upload with a Procedure) runs. Every template a procedure names must exist for the
-// application; the AI sub-tasks are refused, since openvod runs no AI analysis.
+// upload with a Procedure) runs, with the AI sub-tasks ProcessMedia also takes (AiRecognitionTask,
+// AiContentReviewTask, AiAnalysisTask). Every template a procedure names must exist for the
+// application; what openvod does not run (ReviewAudioVideoTask, knowledge import) is refused.
 import { errors } from "../../protocol/errors.js";
 import { payload } from "./merge.js";
-import { SUBTASK_KINDS } from "../subtasks/index.js";
+import { AI_SUBTASK_KINDS, SUBTASK_KINDS } from "../subtasks/index.js";
 import { PRESETS } from "./presets.js";
 import { checkFields, invalid, maxLength, oneOf, type Rule } from "./rules.js";
 import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
@@ -50,18 +51,29 @@ export async function checkMediaProcessTask(
   }
 }
 
-const NO_AI = "openvod does not run AI analysis";
-
-function refuseAi(b: TemplateBody): void {
-  if (b.AiContentReviewTask)
-    throw invalid("AiContentReviewTaskDefinition", `AiContentReviewTask: ${NO_AI} or content review.`);
-  if (b.AiAnalysisTask) throw invalid("AiAnalysisTaskDefinition", `AiAnalysisTask: ${NO_AI}.`);
-  if (b.AiRecognitionTaskSet?.length || b.AiRecognitionTask)
-    throw invalid("AiRecognitionTaskDefinition", `AiRecognitionTaskSet: ${NO_AI} or recognition.`);
+/** The AI sub-tasks a procedure may hold: each names a template of its family that must exist. */
+async function checkAiTasks(find: Find, b: TemplateBody): Promise<void> {
+  if (b.AiRecognitionTaskSet?.length)
+    throw invalid(
+      "AiRecognitionTaskDefinition",
+      "AiRecognitionTaskSet: openvod runs AI recognition as the procedure's AiRecognitionTask.",
+    );
   if (b.ReviewAudioVideoTask)
-    throw errors.unsupportedOperation(`ReviewAudioVideoTask: ${NO_AI} or content review.`);
+    throw errors.unsupportedOperation(
+      "ReviewAudioVideoTask in a procedure: openvod runs it as the ReviewAudioVideo action, or use AiContentReviewTask.",
+    );
   if (b.ImportMediaKnowledgeTaskSet?.length)
-    throw errors.unsupportedOperation(`ImportMediaKnowledgeTaskSet: ${NO_AI} or media knowledge import.`);
+    throw errors.unsupportedOperation("ImportMediaKnowledgeTaskSet: openvod has no media knowledge base.");
+  for (const kind of AI_SUBTASK_KINDS) {
+    const task = b[kind.ai.request] as TemplateBody | undefined | null;
+    if (!task) continue;
+    const definition = task.Definition;
+    if (!(await find(kind.family, definition)))
+      throw invalid(
+        `${kind.ai.request}Definition`,
+        `${kind.ai.request}: the ${kind.label} template ${definition} does not exist.`,
+      );
+  }
 }
 
 const NAME: Rule = {
@@ -83,10 +95,13 @@ export const procedure: FamilyDescriptor = {
   applyModify: (_body, params) => fromRequest(params),
   async validate(b, ctx) {
     checkFields(b, { Name: NAME, Comment: maxLength(256) });
-    refuseAi(b);
+    await checkAiTasks(ctx.find, b);
     const task = b.MediaProcessTask ?? {};
-    if (!TASK_SETS.some(([set]) => task[set]?.length))
-      throw invalid("MediaProcessTask", "MediaProcessTask must contain at least one task.");
+    if (!TASK_SETS.some(([set]) => task[set]?.length) && !AI_SUBTASK_KINDS.some((k) => b[k.ai.request]))
+      throw invalid(
+        "MediaProcessTask",
+        "A procedure must contain at least one task (MediaProcessTask, or an AI task).",
+      );
     await checkMediaProcessTask(ctx.find, task);
   },
   // As the cloud shows it: every task list present, the unused ones empty.
