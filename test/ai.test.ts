@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { aiMissing } from "../src/media/ai/engine.js";
 import { parseMetadataPrint } from "../src/media/jobs/qualityInspect.js";
 import { probeMedia } from "../src/media/probe.js";
+import { assertShape, responseType } from "./helpers/shape.js";
 import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
 import {
@@ -190,6 +191,25 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     near(seg.StartTimeOffset, 3.5, 1, "block start");
     near(seg.EndTimeOffset, 5.5, 1, "block end");
     assert.ok(seg.Confidence > 80);
+
+    // The verdict is kept with the item.
+    const infos: any = await vod.DescribeMediaInfos({
+      FileIds: [ids["texts.mp4"]!],
+      Filters: ["reviewInfo"],
+    });
+    assertShape(responseType("DescribeMediaInfos"), infos);
+    const { MediaReviewInfo, CoverReviewInfo } = infos.MediaInfoSet[0].ReviewInfo;
+    assert.deepEqual(
+      { ...MediaReviewInfo, ReviewTime: "" },
+      {
+        Definition: 10,
+        Suggestion: "block",
+        TypeSet: ["OCR.Illegal"],
+        ReviewTime: "",
+      },
+    );
+    assert.match(MediaReviewInfo.ReviewTime, /^\d{4}-\d\d-\d\dT.*Z$/);
+    assert.equal(CoverReviewInfo, null);
   });
 
   it("reads Chinese text back, and blocks a clip showing a Chinese listed word", async () => {
@@ -228,6 +248,12 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     assert.equal(t.ErrCodeExt, "", t.Message);
     assert.equal(t.Output.Suggestion, "pass");
     assert.deepEqual(t.Output.SegmentSet, []);
+    const infos: any = await vod.DescribeMediaInfos({
+      FileIds: [ids["clean.mp4"]!],
+      Filters: ["reviewInfo"],
+    });
+    assert.equal(infos.MediaInfoSet[0].ReviewInfo.MediaReviewInfo.Suggestion, "pass");
+    assert.deepEqual(infos.MediaInfoSet[0].ReviewInfo.MediaReviewInfo.TypeSet, []);
   });
 
   it("reviews an image at once (ReviewImage) and a Procedure's AiContentReviewTask", async () => {

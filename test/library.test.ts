@@ -246,7 +246,7 @@ describe("media library", () => {
       assert.equal(all.MediaInfoSet[0].BasicInfo.Name, "clip one");
       assert.equal(all.MediaInfoSet[0].MetaData.Height, 240);
       assert.equal(
-        (await sdkError(() => search({ Filters: ["reviewInfo"] }))).code,
+        (await sdkError(() => search({ Filters: ["subtitleInfo"] }))).code,
         "InvalidParameterValue.Filters",
       );
     });

@@ -103,7 +103,7 @@ const SEARCH_MAX = 5000;
 export const mediaActions: ActionFamily = {
   DescribeMediaInfos: {
     notes:
-      "basicInfo, metaData, transcodeInfo, animatedGraphicsInfo, imageSpriteInfo, snapshotByTimeOffsetInfo, sampleSnapshotInfo, adaptiveDynamicStreamingInfo; up to 20 FileIds; unknown ones in NotExistFileIdSet; other filters refused",
+      "basicInfo, metaData, transcodeInfo, animatedGraphicsInfo, imageSpriteInfo, snapshotByTimeOffsetInfo, sampleSnapshotInfo, adaptiveDynamicStreamingInfo, reviewInfo (the latest ReviewAudioVideo verdicts); up to 20 FileIds; unknown ones in NotExistFileIdSet; other filters refused",
     async handler(ctx) {
       const { FileIds, Filters } = ctx.params as { FileIds: string[]; Filters?: string[] };
       if (FileIds.length === 0) throw errors.invalidParameterValue("FileIdsEmpty", "FileIds is empty.");

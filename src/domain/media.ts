@@ -83,16 +83,25 @@ export function mediaBasicInfo(m: MediaRow, urls: Urls): Record<string, unknown>
   };
 }
 
+/**
+ * The review verdicts kept with an item (MediaInfo.ReviewInfo), as parts of these kinds with
+ * Definition 0: each ReviewAudioVideo replaces the previous verdict of what it reviewed.
+ */
+export const REVIEW_PARTS = { MediaReviewInfo: "MediaReview", CoverReviewInfo: "CoverReview" } as const;
+
 /** DescribeMediaInfos/SearchMedia filter names openvod can fill for real. */
 export const MEDIA_INFO_FILTERS: ReadonlySet<string> = new Set([
   "basicInfo",
   "metaData",
+  "reviewInfo",
   ...MEDIA_PARTS.map((p) => p.filter),
 ]);
 
 /** The parts a filter list asks for (all when there is no filter). */
 export function wantsParts(filters: string[] | undefined): boolean {
-  return !filters?.length || MEDIA_PARTS.some((p) => filters.includes(p.filter));
+  return (
+    !filters?.length || filters.includes("reviewInfo") || MEDIA_PARTS.some((p) => filters.includes(p.filter))
+  );
 }
 
 /** The original file as the cloud lists it in TranscodeSet: Definition 0. */
@@ -132,6 +141,15 @@ export function mediaInfo(
     const items = parts.filter((x) => x.kind === p.kind).map((x) => withUrls(x.item, urls));
     if (p.kind === "Transcode" && m.blobKey) items.unshift(originalItem(m, urls));
     info[p.info] = items.length ? { [p.list]: items } : null;
+  }
+  if (want("reviewInfo")) {
+    const review = Object.fromEntries(
+      Object.entries(REVIEW_PARTS).map(([field, kind]) => [
+        field,
+        parts.find((x) => x.kind === kind)?.item ?? null,
+      ]),
+    );
+    info.ReviewInfo = review.MediaReviewInfo || review.CoverReviewInfo ? review : null;
   }
   return info;
 }

@@ -1,6 +1,8 @@
 // ReviewAudioVideo: the review template's labels over the item's picture (frames every second)
 // and, with ReviewContents Cover, its cover; the verdict is the worst segment's.
 import { verdict, type ReviewSegment } from "../domain/ai/results.js";
+import { isoTime } from "../domain/ids.js";
+import { REVIEW_PARTS } from "../domain/media.js";
 import { findTemplate } from "../domain/templates/index.js";
 import type { ReviewAudioVideoInput, ReviewAudioVideoState } from "../domain/tasktypes/reviewAudioVideo.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
@@ -85,6 +87,33 @@ export async function runReviewAudioVideo(ctx: TaskContext): Promise<TaskResult>
       },
     };
     ctx.state = state as Record<string, unknown>;
-    return {};
+    // The verdicts are kept with the item too (MediaInfo.ReviewInfo), written with the task's end.
+    const reviewTime = isoTime(deps.now());
+    const info = (
+      kind: string,
+      suggestion: string,
+      segs: Array<{ Suggestion: string; Form: string; Label: string }>,
+    ) => ({
+      appId: task.appId,
+      fileId: input.FileId,
+      kind,
+      definition: 0,
+      item: {
+        Definition: input.Definition,
+        Suggestion: suggestion,
+        TypeSet: [...new Set(segs.filter((s) => s.Suggestion !== "pass").map((s) => `${s.Form}.${s.Label}`))],
+        ReviewTime: reviewTime,
+      },
+      blobs: [],
+      createTime: deps.now(),
+    });
+    const putParts = [];
+    if (input.ReviewContents.includes("Media"))
+      putParts.push(info(REVIEW_PARTS.MediaReviewInfo, v.Suggestion, segments));
+    if (cover)
+      putParts.push(
+        info(REVIEW_PARTS.CoverReviewInfo, String(cover.Suggestion), cover.SegmentSet as ReviewSegment[]),
+      );
+    return { effects: { putParts } };
   });
 }
