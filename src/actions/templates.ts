@@ -62,7 +62,7 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
   Procedure: {
     create:
-      "MediaProcessTask whose every Definition must exist for the application; refuses AI tasks, review, knowledge import, head/tail and blind watermarks",
+      "MediaProcessTask whose every Definition must exist for the application; refuses AI tasks, review, knowledge import, head/tail, and blind watermarks outside transcodes",
     describe: "Preset LongVideoPreset and custom; Names, Type, Offset/Limit, SortBy CreateTime",
     modify: "replaces the whole content",
   },
@@ -73,6 +73,12 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
   RebuildMedia: REBUILD_NOTES,
   EnhanceMedia: REBUILD_NOTES,
+  BlindWatermark: {
+    create:
+      "Type blind-basic with TextContent (≤64): the text transcodes embed as openvod's invisible mark; blind-nagra refused",
+    describe: "Custom templates (there are no presets); Definitions, Type, Offset/Limit",
+    modify: "the Type stays",
+  },
 };
 
 /** The context of a family's generated actions: one body for eight families, so loosely typed. */

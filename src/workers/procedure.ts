@@ -10,6 +10,7 @@ import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
 import { type ProcedureInput, type ProcedureState, type SubTask } from "../domain/procedure.js";
 import { procedureEvent } from "../domain/tasktypes/procedure.js";
+import { markKey, type MarkSpec } from "../domain/digitalMarks.js";
 import { processCpus } from "../media/cpus.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
@@ -76,11 +77,17 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     const ext = jobs.containerExtension(t.Container);
     const blobs = env.ctx.deps.blobs;
     const watermarks = await watermarksOf(env, sub);
+    const mark = sub.mark;
     const common = {
       startTimeOffset: sub.input.StartTimeOffset,
       endTimeOffset: sub.input.EndTimeOffset,
       watermarks,
       sourceDuration: env.probed.metaData.Duration,
+      digitalMark: mark && {
+        key: markKey(env.ctx.deps, env.ctx.task.appId, mark.kind),
+        payload: mark.payload,
+        dir: env.scratch,
+      },
     };
     // A long source in pieces on any worker (OPENVOD_SEGMENT_SECONDS), else one ffmpeg here.
     const cuts = await jobs.planTranscodeCuts(env.job, env.source, t, common, segmentSettings(env.ctx.deps));
@@ -102,7 +109,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       await blobs.putDir(prefix, dir);
       key = `${prefix}/v.f${def}.m3u8`;
       return {
-        output: transcodeItem(key, def, probed, size, md5),
+        output: transcodeItem(key, def, probed, size, md5, mark),
         part: { definition: def, blobs: [prefix + "/"] },
       };
     }
@@ -112,7 +119,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     md5 = await md5Of(file);
     key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
     await blobs.putFile(key, file);
-    return { output: transcodeItem(key, def, probed, size, md5), part: { definition: def, blobs: [key] } };
+    return { output: transcodeItem(key, def, probed, size, md5, mark), part: { definition: def, blobs: [key] } };
   },
 
   async AnimatedGraphics(env, sub) {
@@ -294,6 +301,7 @@ function transcodeItem(
   probed: ProbedMedia,
   size: number,
   md5: string,
+  mark?: MarkSpec,
 ): Record<string, any> {
   const m = probed.metaData;
   return {
@@ -308,8 +316,9 @@ function transcodeItem(
     Container: m.Container,
     VideoStreamSet: m.VideoStreamSet,
     AudioStreamSet: m.AudioStreamSet,
-    DigitalWatermarkType: "None",
-    CopyRightWatermarkText: "",
+    DigitalWatermarkType: mark?.kind === "Trace" || mark?.kind === "CopyRight" ? mark.kind : "None",
+    CopyRightWatermarkText: mark?.kind === "CopyRight" ? mark.value : "",
+    ...(mark?.kind === "Blind" ? { BlindWatermarkDefinition: mark.definition } : {}),
   };
 }
 

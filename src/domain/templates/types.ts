@@ -13,7 +13,8 @@ export type TemplateFamily =
   | "Procedure"
   | "QualityInspect"
   | "RebuildMedia"
-  | "EnhanceMedia";
+  | "EnhanceMedia"
+  | "BlindWatermark";
 
 /** A template as its Describe item shows it (without Type and times), plus private "_" keys. */
 export type TemplateBody = Record<string, any>;
