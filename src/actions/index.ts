@@ -3,6 +3,7 @@
 import { appActions } from "./apps.js";
 import { editingActions } from "./editing.js";
 import { domainActions } from "./domains.js";
+import { digitalMarkActions } from "./digitalMarks.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
@@ -24,5 +25,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...qualityActions,
     ...editingActions,
     ...domainActions,
+    ...digitalMarkActions,
   }),
 );

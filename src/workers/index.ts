@@ -5,6 +5,7 @@ import { discardComposeMedia, runComposeMedia } from "./composeMedia.js";
 import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { discardFastClipMedia, runFastClipMedia } from "./fastClipMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
+import { runExtractMark } from "./extractMark.js";
 import { discardProcedure, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
 import { runQualityInspect } from "./qualityInspect.js";
@@ -25,6 +26,9 @@ const HANDLERS = {
   SplitMedia: Object.assign(runSplitMedia, { discard: discardSplitMedia }),
   ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
   FastClipMedia: Object.assign(runFastClipMedia, { discard: discardFastClipMedia }),
+  ExtractTraceWatermark: runExtractMark,
+  ExtractCopyRightWatermark: runExtractMark,
+  ExtractBlindWatermark: runExtractMark,
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

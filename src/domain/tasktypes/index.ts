@@ -3,6 +3,7 @@
 // compiler refuses a type without one), and the actions that submit it.
 import { composeMedia } from "./composeMedia.js";
 import { editMedia } from "./editMedia.js";
+import { extractBlindWatermark, extractCopyRightWatermark, extractTraceWatermark } from "./extractMarks.js";
 import { fastClipMedia } from "./fastClipMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
@@ -26,6 +27,9 @@ export const TASK_KINDS = {
   SplitMedia: splitMedia,
   ComposeMedia: composeMedia,
   FastClipMedia: fastClipMedia,
+  ExtractTraceWatermark: extractTraceWatermark,
+  ExtractCopyRightWatermark: extractCopyRightWatermark,
+  ExtractBlindWatermark: extractBlindWatermark,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

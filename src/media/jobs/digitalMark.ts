@@ -24,8 +24,8 @@ export const CRC_BITS = 16;
 export const CODE_BITS = PAYLOAD_BITS + CRC_BITS;
 export const CHIP_SEC = 0.5;
 export const PERIOD_CHIPS = 64;
-/** Luma levels (of 255) the mark adds or removes at the centre of a block. */
-export const AMPLITUDE = 2;
+/** Luma levels (of 255) the mark adds or removes at the centre of a block: 2 or 3, keyed per block. */
+export const AMPLITUDE = [2, 3] as const;
 
 /** What a mark is made of: the key of its (application, kind) and its 32-bit payload. */
 export interface DigitalMark {
@@ -41,6 +41,8 @@ export interface MarkCode {
   bitOf: Uint8Array;
   /** ±1 per chip of the period. */
   chips: Int8Array;
+  /** The block's amplitude (luma levels). */
+  level: Uint8Array;
 }
 
 /** A deterministic byte stream from HMAC-SHA256(key, label || counter). */
@@ -57,6 +59,7 @@ function keyStream(key: Buffer, label: string, n: number): Buffer {
 export function markCode(key: Buffer): MarkCode {
   const signBytes = keyStream(key, "sign", BLOCKS);
   const sign = Int8Array.from(signBytes, (b) => (b & 1 ? 1 : -1));
+  const level = Uint8Array.from(signBytes, (b) => AMPLITUDE[(b >> 1) & 1]!);
   // A keyed permutation of the blocks (Fisher-Yates); block perm[i] carries bit i mod CODE_BITS.
   const r = keyStream(key, "perm", BLOCKS * 4);
   const perm = Array.from({ length: BLOCKS }, (_, i) => i);
@@ -73,7 +76,7 @@ export function markCode(key: Buffer): MarkCode {
   );
   const chips = new Int8Array(PERIOD_CHIPS);
   order.forEach((chip, i) => (chips[chip] = i % 2 ? 1 : -1));
-  return { sign, bitOf, chips };
+  return { sign, bitOf, chips, level };
 }
 
 /** CRC-16/CCITT-FALSE of the payload's four bytes. */
@@ -104,7 +107,7 @@ export function decodeBits(bits: ArrayLike<number>): number | undefined {
   return crc === crc16(payload) ? payload : undefined;
 }
 
-/** ±1 per block: what chip +1 adds (times AMPLITUDE). */
+/** ±1 per block: what chip +1 adds (times the block's level). */
 export function blockPattern(code: MarkCode, payload: number): Int8Array {
   const bits = codeBits(payload);
   return Int8Array.from(code.sign, (s, j) => s * (bits[code.bitOf[j]!]! ? 1 : -1));
@@ -125,7 +128,7 @@ export interface MarkPlan {
 
 /**
  * Writes the pattern stream of the source window [start, start + duration) into `dir` (one
- * GRID_W x GRID_H yuv420p frame per chip: luma 128 ± AMPLITUDE, chroma 128) and returns the
+ * GRID_W x GRID_H yuv420p frame per chip: luma 128 ± 2 or 3, chroma 128) and returns the
  * filter-graph piece that adds it. `inputIndex` is the ffmpeg input the pattern becomes.
  */
 export async function planDigitalMark(
@@ -144,7 +147,7 @@ export async function planDigitalMark(
   const buf = Buffer.alloc(frameBytes * count, 128);
   for (let f = 0; f < count; f++) {
     const c = code.chips[chipIndex((k0 + f) * CHIP_SEC + CHIP_SEC / 2)]!;
-    for (let j = 0; j < BLOCKS; j++) buf[f * frameBytes + j] = 128 + AMPLITUDE * c * pattern[j]!;
+    for (let j = 0; j < BLOCKS; j++) buf[f * frameBytes + j] = 128 + code.level[j]! * c * pattern[j]!;
   }
   const file = path.join(dir, `mark-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.yuv`);
   await writeFile(file, buf);

@@ -45,3 +45,4 @@ export {
   type CutPlan,
   type SegmentSettings,
 } from "./segments.js";
+export { extractMark, type Detection } from "./extractMark.js";
