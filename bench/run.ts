@@ -14,14 +14,17 @@
 //   7. Upload of a 1 GiB file through openvod's COS endpoint (ApplyUpload, PutObject, CommitUpload)
 //      versus copying it with a bare node:http PUT handler, and openvod's peak RSS meanwhile
 //      (bench/upload.ts; knobs BENCH_UPLOAD_MB (1024), BENCH_UPLOAD_ROUNDS (5)).
+//   8. EditMedia of 3 cuts of a 720p clip versus the same ffmpeg command bare, and FastEditMedia
+//      of the same cuts as HLS (bench/editing.ts; knobs BENCH_EDIT_SECONDS (20 per cut),
+//      BENCH_EDIT_ROUNDS (2)).
 //   9. Segment-parallel transcoding: a 10-minute 720p clip to 100030 on PostgreSQL with 1, 2 and 4
 //      worker processes pinned to one core each, against 1, and the non-segmented path (bench/
 //      segments.ts; knobs BENCH_SEGMENTS_SECONDS (600), BENCH_SEGMENTS_PIECE_SECONDS (60),
 //      BENCH_SEGMENTS_WORKERS (1,2,4)).
-//   8. EditMedia of 3 cuts of a 720p clip versus the same ffmpeg command bare, and FastEditMedia
-//      of the same cuts as HLS (bench/editing.ts; knobs BENCH_EDIT_SECONDS (20 per cut),
-//      BENCH_EDIT_ROUNDS (2)).
-// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing,segments), BENCH_CONNECTIONS (32),
+//  10. The digital watermark: a marked transcode against the same one unmarked, its PSNR, and the
+//      extraction time per minute (bench/watermark.ts; knobs BENCH_WATERMARK_SECONDS (60),
+//      BENCH_WATERMARK_ROUNDS (2)).
+// Knobs (environment): BENCH_SECTIONS (describe,tasks,events,transcode,queue,dispatch,upload,editing,segments,watermark), BENCH_CONNECTIONS (32),
 // BENCH_SECONDS (3), BENCH_ROUNDS (3), BENCH_TASKS (200), BENCH_TASK_ROUNDS (5),
 // BENCH_TRANSCODE_SECONDS (60), BENCH_TRANSCODE_ROUNDS (3), BENCH_QUEUE_TASKS (8),
 // BENCH_QUEUE_SECONDS (20), BENCH_QUEUE_ROUNDS (2); BENCH_CPU_PROF=<dir> writes a V8 CPU profile
@@ -53,6 +56,7 @@ import { benchDispatch, reportDispatch, type DispatchSummary } from "./dispatch.
 import { benchUpload, reportUpload, type UploadSummary } from "./upload.js";
 import { benchEditing, reportEditing, type EditingSummary } from "./editing.js";
 import { benchSegments, reportSegments, type SegmentsSummary } from "./segments.js";
+import { benchWatermark, reportWatermark, type WatermarkSummary } from "./watermark.js";
 import { log, median, round } from "./stats.js";
 
 function envNumber(name: string, def: number, min: number): number {
@@ -86,12 +90,16 @@ const SECTION_NAMES = [
   "upload",
   "editing",
   "segments",
+  "watermark",
 ] as const;
 /** Section 9: the clip's length, the pieces', the worker process counts; efficiency goal at 2. */
 const SEGMENTS_SECONDS = envNumber("BENCH_SEGMENTS_SECONDS", 600, 10);
 const SEGMENTS_PIECE_SECONDS = envNumber("BENCH_SEGMENTS_PIECE_SECONDS", 60, 1);
 const SEGMENTS_WORKERS = (process.env.BENCH_SEGMENTS_WORKERS || "1,2,4").split(",").map((x) => Number(x.trim()));
 const GOAL_SEGMENTS_EFFICIENCY = 0.8;
+const WATERMARK_SECONDS = envNumber("BENCH_WATERMARK_SECONDS", 60, 1);
+const WATERMARK_ROUNDS = Math.floor(envNumber("BENCH_WATERMARK_ROUNDS", 2, 1));
+const GOAL_WATERMARK_RATIO = 1.3;
 const EDIT_SECONDS = envNumber("BENCH_EDIT_SECONDS", 20, 1);
 const EDIT_ROUNDS = Math.floor(envNumber("BENCH_EDIT_ROUNDS", 2, 1));
 const GOAL_EDIT_RATIO = 1.1;
@@ -448,6 +456,7 @@ type Summary = ReturnType<typeof summarize> & {
   upload?: UploadSummary;
   editing?: EditingSummary;
   segments?: SegmentsSummary;
+  watermark?: WatermarkSummary;
 };
 
 function summarize(
@@ -640,6 +649,7 @@ function report(s: Summary, elapsedMs: number): string {
   if (s.upload) out.push(...reportUpload(s.upload, table), "");
   if (s.editing) out.push(...reportEditing(s.editing), "");
   if (s.segments) out.push(...reportSegments(s.segments), "");
+  if (s.watermark) out.push(...reportWatermark(s.watermark), "");
   out.push(`(bench took ${(elapsedMs / 1000).toFixed(0)} s)`, `BENCH_JSON ${JSON.stringify(s)}`, "");
   return out.join("\n");
 }
@@ -806,6 +816,21 @@ async function main(): Promise<void> {
           goal: GOAL_SEGMENTS_EFFICIENCY,
         })
       : undefined;
+    const hdMark = join(dir, "hd-mark.mp4");
+    let watermark: WatermarkSummary | undefined;
+    if (SECTIONS.has("watermark")) {
+      log(`generating a ${WATERMARK_SECONDS} s 1280x720 clip`);
+      await makeVideo(tools, hdMark, { width: 1280, height: 720, seconds: WATERMARK_SECONDS });
+      watermark = await benchWatermark({
+        tools,
+        source: hdMark,
+        seconds: WATERMARK_SECONDS,
+        rounds: WATERMARK_ROUNDS,
+        scratch: dir,
+        threads: availableParallelism(),
+        goal: GOAL_WATERMARK_RATIO,
+      });
+    }
 
     const summary: Summary = {
       ...summarize(describe, tasks, media),
@@ -816,6 +841,7 @@ async function main(): Promise<void> {
       upload,
       editing,
       segments,
+      watermark,
     };
     process.stdout.write(report(summary, performance.now() - started));
   } finally {
