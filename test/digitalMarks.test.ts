@@ -70,6 +70,20 @@ describe("digital watermarks", () => {
       });
       defs.push(Definition!);
     }
+    const hls = await vod.CreateTranscodeTemplate({
+      Container: "hls",
+      Name: "mark-hls",
+      VideoTemplate: { Codec: "libx264", Fps: 25, Bitrate: 800, Width: 320, Height: 180, HlsTime: 4 } as any,
+      AudioTemplate: { Codec: "libfdk_aac", Bitrate: 64, SampleRate: 44100 },
+    });
+    defs.push(hls.Definition!);
+    const later = await vod.CreateTranscodeTemplate({
+      Container: "mp4",
+      Name: "mark-later",
+      VideoTemplate: { Codec: "libx264", Fps: 25, Bitrate: 800, Width: 320, Height: 180 },
+      AudioTemplate: { Codec: "libfdk_aac", Bitrate: 64, SampleRate: 44100 },
+    });
+    defs.push(later.Definition!);
     const blind = await vod.CreateBlindWatermarkTemplate({ Type: "blind-basic", TextContent: BLIND_TEXT, Name: "b1" });
     const processed = await vod.ProcessMedia({
       FileId: fileId,
@@ -80,18 +94,22 @@ describe("digital watermarks", () => {
           { Definition: defs[1]!, TraceWatermark: { Switch: "ON" } },
           { Definition: defs[2]!, CopyRightWatermark: { Text: COPYRIGHT } },
           { Definition: defs[3]!, BlindWatermark: { Definition: blind.Definition! } },
+          { Definition: defs[4]!, TraceWatermark: { Switch: "ON" } },
+          // From 4.2 s of the source: the pattern follows the source's timestamps.
+          { Definition: defs[5]!, CopyRightWatermark: { Text: COPYRIGHT }, StartTimeOffset: 4.2 },
         ],
       } as any,
     });
     const { detail } = await waitForTask(vod, processed.TaskId!, { timeoutMs: 300_000 });
     const set = detail.ProcedureTask.MediaProcessResultSet;
-    ["plain", "trace", "copyright", "blind"].forEach((k, i) => {
+    ["plain", "trace", "copyright", "blind", "traceHls", "copyrightLater"].forEach((k, i) => {
       const t = set[i].TranscodeTask;
       assert.equal(t.Status, "SUCCESS", t.Message);
       outputs[k] = t.Output.Url;
       results[k] = t.Output;
     });
-    for (const [k, url] of Object.entries(outputs)) {
+    for (const k of ["plain", "trace", "copyright", "blind"]) {
+      const url = outputs[k]!;
       const res = await fetch(url);
       assert.equal(res.status, 200);
       await writeFile(join(dir, `${k}.mp4`), Buffer.from(await res.arrayBuffer()));
@@ -167,6 +185,23 @@ describe("digital watermarks", () => {
     const bt = await extract("blind-trace", outputs.trace!);
     assert.equal(bt.IsDetected, true, bt.Message);
     assert.equal(bt.ResultUV, UV);
+  });
+
+  it("extracts a mark from an HLS output and from a transcode that starts later in the source", async () => {
+    assert.match(outputs.traceHls!, /\.m3u8$/);
+    assert.equal(results.traceHls.DigitalWatermarkType, "Trace");
+    await found("trace", outputs.traceHls!, "trace in HLS");
+    await found("copyright", outputs.copyrightLater!, "copyright from 4.2 s");
+  });
+
+  it("refuses a playlist from outside openvod (ffmpeg would fetch what it lists)", async () => {
+    await writeFile(join(dir, "list.m3u8"), "#EXTM3U\n#EXTINF:1,\nhttp://169.254.169.254/x.ts\n#EXT-X-ENDLIST\n");
+    const { TaskId } = await vod.ExtractCopyRightWatermark({ Url: `${files.url}/list.m3u8` });
+    const { detail } = await waitForTask(vod, TaskId!);
+    const task = detail.ExtractCopyRightWatermarkTask;
+    assert.equal(task.ErrCode, 40000);
+    assert.equal(task.ErrCodeExt, "InvalidParameterValue.Url");
+    assert.equal(task.Output.Text, "");
   });
 
   it("keeps each kind to its own key: a mark of one kind is not read as another", async () => {

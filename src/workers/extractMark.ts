@@ -4,6 +4,7 @@
 // kind (src/media/jobs/extractMark.ts). A mark found gives its payload: the Uv of a trace
 // mark, or the text a copyright / blind payload was registered for. Nothing found is a
 // finished task that says so, never a guess.
+import { open } from "node:fs/promises";
 import { join } from "node:path";
 import type { LocalBlob } from "../blobs/types.js";
 import { markKey, payloadText, payloadUv, type MarkKind } from "../domain/digitalMarks.js";
@@ -43,6 +44,20 @@ async function localFile(ctx: TaskContext, input: ExtractMarkInput): Promise<{ p
       );
     throw err;
   }
+  // A playlist from elsewhere would make ffmpeg fetch what it lists: only media files are read.
+  const head = Buffer.alloc(16);
+  const fd = await open(dest, "r");
+  try {
+    await fd.read(head, 0, head.length, 0);
+  } finally {
+    await fd.close();
+  }
+  if (/^\s*#EXTM3U/.test(head.toString("latin1")))
+    throw new TaskFailure(
+      TaskErrCode.badParameter,
+      "InvalidParameterValue.Url",
+      "HLS playlists are read from openvod's own file URLs only; give the URL of a media file.",
+    );
   return { path: dest };
 }
 
