@@ -65,7 +65,17 @@ export async function benchWatermark(o: WatermarkOptions): Promise<WatermarkSumm
   }
   const stats = join(o.scratch, "wm-psnr.log");
   await runFfmpeg(o.tools, {
-    args: ["-i", markedOut, "-i", plainOut, "-lavfi", `[0:v][1:v]psnr=stats_file=${stats}`, "-f", "null", "-"],
+    args: [
+      "-i",
+      markedOut,
+      "-i",
+      plainOut,
+      "-lavfi",
+      `[0:v][1:v]psnr=stats_file=${stats}`,
+      "-f",
+      "null",
+      "-",
+    ],
     timeoutMs: 600_000,
   });
   const lines = readFileSync(stats, "utf8").trim().split("\n");

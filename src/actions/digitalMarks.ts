@@ -11,8 +11,14 @@ import { sourceMedia } from "./quality.js";
 import type { ActionFamily } from "./types.js";
 
 /** A Url to read: openvod's own file URLs become their blob (the app's own only); others are fetched later. */
-async function urlSource(deps: Deps, appId: number, raw: unknown, field: string): Promise<Pick<ExtractMarkInput, "url" | "blobKey">> {
-  if (typeof raw !== "string" || !raw) throw errors.missingParameter(`The parameter \`${field}\` is missing.`);
+async function urlSource(
+  deps: Deps,
+  appId: number,
+  raw: unknown,
+  field: string,
+): Promise<Pick<ExtractMarkInput, "url" | "blobKey">> {
+  if (typeof raw !== "string" || !raw)
+    throw errors.missingParameter(`The parameter \`${field}\` is missing.`);
   let url: URL;
   try {
     url = checkUrl(raw);
@@ -84,12 +90,16 @@ export const digitalMarkActions: ActionFamily = {
       const app = ctx.app.subAppId;
       const kind = BLIND_TYPES[p.Type ?? ""];
       if (!kind)
-        throw errors.invalidParameterValue("Type", "Type must be blind-basic, blind-trace, blind-ab or blind-abseq.");
+        throw errors.invalidParameterValue(
+          "Type",
+          "Type must be blind-basic, blind-trace, blind-ab or blind-abseq.",
+        );
       const info = (p.InputInfo ?? {}) as Record<string, any>;
       let src: Pick<ExtractMarkInput, "url" | "blobKey">;
       if (info.Type === "FILEID") {
         const media = await sourceMedia(ctx.deps, app, info.FileId);
-        if (!media.blobKey) throw errors.invalidParameterValue("FileId", `The file ${info.FileId} has no media file.`);
+        if (!media.blobKey)
+          throw errors.invalidParameterValue("FileId", `The file ${info.FileId} has no media file.`);
         src = { url: ctx.deps.urls.file(media.blobKey), blobKey: media.blobKey };
       } else if (info.Type === "URL") {
         src = await urlSource(ctx.deps, app, info.Url, "InputInfo.Url");

@@ -21,6 +21,8 @@ export interface MarkSpec {
 }
 
 const TEXT_FAMILY = "DigitalMarkText";
+/** Not a number: template Definitions are allocated above the largest numeric key. */
+const textKey = (payload: number) => `mark-${payload >>> 0}`;
 
 /**
  * The key of an application's marks of one kind: HMAC-SHA256 of the server's SecretKey. Marks
@@ -35,22 +37,35 @@ export function markKey(deps: Deps, appId: number, kind: MarkKind): Buffer {
 export function parseUv(v: unknown): string {
   const s = typeof v === "string" ? v.trim() : "";
   if (!/^[0-9a-fA-F]{6}$/.test(s))
-    throw errors.invalidParameterValue("ExtInfo", "A trace watermark needs ExtInfo {\"Uv\":\"<6 hexadecimal digits>\"}: the player id it carries.");
+    throw errors.invalidParameterValue(
+      "ExtInfo",
+      'A trace watermark needs ExtInfo {"Uv":"<6 hexadecimal digits>"}: the player id it carries.',
+    );
   return s.toUpperCase();
 }
 
 /** Registers a text (idempotent) and returns the payload that stands for it. */
 export async function textPayload(deps: Deps, appId: number, kind: MarkKind, text: string): Promise<number> {
   const family = `${TEXT_FAMILY}:${kind}`;
-  const base = createHmac("sha256", markKey(deps, appId, kind)).update(text).digest().readUInt32BE(0);
+  const base = createHmac("sha256", markKey(deps, appId, kind))
+    .update(text)
+    .digest()
+    .readUInt32BE(0);
   // A different text under the same hash (1 in 2^32) takes the next free payload.
   for (let i = 0; i < 16; i++) {
     const payload = (base + i) >>> 0;
-    const row = await deps.store.getTemplate(appId, family, String(payload));
+    const row = await deps.store.getTemplate(appId, family, textKey(payload));
     if (row && row.body.Text === text) return payload;
     if (!row) {
       const now = deps.now();
-      await deps.store.putTemplate({ appId, family, key: String(payload), body: { Text: text }, createTime: now, updateTime: now });
+      await deps.store.putTemplate({
+        appId,
+        family,
+        key: textKey(payload),
+        body: { Text: text },
+        createTime: now,
+        updateTime: now,
+      });
       return payload;
     }
   }
@@ -58,8 +73,13 @@ export async function textPayload(deps: Deps, appId: number, kind: MarkKind, tex
 }
 
 /** The text a copyright or blind payload stands for, if this application registered it. */
-export async function payloadText(deps: Deps, appId: number, kind: MarkKind, payload: number): Promise<string | undefined> {
-  const row = await deps.store.getTemplate(appId, `${TEXT_FAMILY}:${kind}`, String(payload >>> 0));
+export async function payloadText(
+  deps: Deps,
+  appId: number,
+  kind: MarkKind,
+  payload: number,
+): Promise<string | undefined> {
+  const row = await deps.store.getTemplate(appId, `${TEXT_FAMILY}:${kind}`, textKey(payload));
   return row ? String(row.body.Text ?? "") : undefined;
 }
 

@@ -152,7 +152,11 @@ export interface ProcedureRequest {
 }
 
 /** The one digital watermark of a transcode input (TraceWatermark, CopyRightWatermark or BlindWatermark). */
-async function resolveMark(deps: Deps, r: ProcedureRequest, input: Record<string, any>): Promise<MarkSpec | undefined> {
+async function resolveMark(
+  deps: Deps,
+  r: ProcedureRequest,
+  input: Record<string, any>,
+): Promise<MarkSpec | undefined> {
   const trace = input.TraceWatermark?.Switch === "ON";
   const copyRight = input.CopyRightWatermark && typeof input.CopyRightWatermark === "object";
   const blind = input.BlindWatermark && typeof input.BlindWatermark === "object";
@@ -174,15 +178,24 @@ async function resolveMark(deps: Deps, r: ProcedureRequest, input: Record<string
   if (copyRight) {
     const text = input.CopyRightWatermark.Text;
     if (typeof text !== "string" || !text || [...text].length > 200)
-      throw errors.invalidParameterValue("CopyRightWatermark.Text", "CopyRightWatermark.Text must have 1 to 200 characters.");
+      throw errors.invalidParameterValue(
+        "CopyRightWatermark.Text",
+        "CopyRightWatermark.Text must have 1 to 200 characters.",
+      );
     return { kind: "CopyRight", payload: await textPayload(deps, r.appId, "CopyRight", text), value: text };
   }
   if (blind) {
     const def = input.BlindWatermark.Definition;
     const t = await findTemplate(deps, r.appId, "BlindWatermark", def);
-    if (!t) throw errors.invalidParameterValue("Definition", `BlindWatermark: template ${def} does not exist.`);
+    if (!t)
+      throw errors.invalidParameterValue("Definition", `BlindWatermark: template ${def} does not exist.`);
     const text = String(t.TextContent ?? "");
-    return { kind: "Blind", payload: await textPayload(deps, r.appId, "Blind", text), value: text, definition: Number(def) };
+    return {
+      kind: "Blind",
+      payload: await textPayload(deps, r.appId, "Blind", text),
+      value: text,
+      definition: Number(def),
+    };
   }
   return undefined;
 }

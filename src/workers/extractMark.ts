@@ -19,7 +19,10 @@ import { taskFailureOf } from "./failures.js";
 /** The largest file a URL outside openvod may bring (bytes). */
 const MAX_DOWNLOAD = 4 * 1024 ** 3;
 
-async function localFile(ctx: TaskContext, input: ExtractMarkInput): Promise<{ path: string; copy?: LocalBlob }> {
+async function localFile(
+  ctx: TaskContext,
+  input: ExtractMarkInput,
+): Promise<{ path: string; copy?: LocalBlob }> {
   const { deps } = ctx;
   if (input.blobKey) {
     if (!(await deps.blobs.stat(input.blobKey)))
@@ -77,7 +80,8 @@ export async function runExtractMark(ctx: TaskContext): Promise<TaskResult> {
     const [d] = await jobs.extractMark(job, file.path, [markKey(deps, ctx.task.appId, kind)]);
     let state: ExtractMarkState = { progress: 100, detected: false, score: d!.score, seconds: d!.seconds };
     if (d!.payload !== undefined) {
-      const value = kind === "Trace" ? payloadUv(d!.payload) : await payloadText(deps, ctx.task.appId, kind, d!.payload);
+      const value =
+        kind === "Trace" ? payloadUv(d!.payload) : await payloadText(deps, ctx.task.appId, kind, d!.payload);
       if (value !== undefined) state = { ...state, detected: true, value, confidence: d!.confidence };
     }
     ctx.state = state as unknown as Record<string, unknown>;

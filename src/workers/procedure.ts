@@ -119,7 +119,10 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     md5 = await md5Of(file);
     key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
     await blobs.putFile(key, file);
-    return { output: transcodeItem(key, def, probed, size, md5, mark), part: { definition: def, blobs: [key] } };
+    return {
+      output: transcodeItem(key, def, probed, size, md5, mark),
+      part: { definition: def, blobs: [key] },
+    };
   },
 
   async AnimatedGraphics(env, sub) {

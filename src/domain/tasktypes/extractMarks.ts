@@ -37,7 +37,8 @@ export interface ExtractMarkState {
 }
 
 const input = (t: TaskRow) => t.input as unknown as ExtractMarkInput;
-const result = (t: TaskRow) => (t.status === "FINISH" && t.errCode === 0 ? (t.state as unknown as ExtractMarkState) : undefined);
+const result = (t: TaskRow) =>
+  t.status === "FINISH" && t.errCode === 0 ? (t.state as unknown as ExtractMarkState) : undefined;
 
 function message(t: TaskRow): string {
   if (t.message) return t.message;
@@ -68,7 +69,13 @@ export const extractTraceWatermark: TaskKind = {
     } satisfies Fields<ExtractTraceWatermarkTask>;
   },
   events: (task, _config, urls) => [
-    completionEvent(extractTraceWatermark, "ExtractTraceWatermarkComplete", "ExtractTraceWatermarkCompleteEvent", task, urls),
+    completionEvent(
+      extractTraceWatermark,
+      "ExtractTraceWatermarkComplete",
+      "ExtractTraceWatermarkCompleteEvent",
+      task,
+      urls,
+    ),
   ],
 };
 
@@ -119,12 +126,20 @@ export const extractBlindWatermark: TaskKind = {
       IsDetected: !!r?.detected,
       // Absent when nothing was detected, as the spec says.
       ...(r?.detected ? (trace ? { ResultUV: r.value } : { Result: r.value }) : {}),
-      ...(i.ExtractBlindWatermarkConfig ? { ExtractBlindWatermarkConfig: i.ExtractBlindWatermarkConfig } : {}),
+      ...(i.ExtractBlindWatermarkConfig
+        ? { ExtractBlindWatermarkConfig: i.ExtractBlindWatermarkConfig }
+        : {}),
       SessionContext: task.sessionContext,
       SessionId: task.sessionId,
     } satisfies Fields<ExtractBlindWatermarkTask>;
   },
   events: (task, _config, urls) => [
-    completionEvent(extractBlindWatermark, "ExtractBlindWatermarkComplete", "ExtractBlindWatermarkComplete", task, urls),
+    completionEvent(
+      extractBlindWatermark,
+      "ExtractBlindWatermarkComplete",
+      "ExtractBlindWatermarkComplete",
+      task,
+      urls,
+    ),
   ],
 };

@@ -43,8 +43,17 @@ export async function checkMediaProcessTask(
         throw invalid("Definition", `${at}HeadTailSet: head/tail templates are not supported by openvod.`);
       if (item.BlindWatermark) {
         if (set !== "TranscodeTaskSet")
-          throw invalid("Definition", `${at}BlindWatermark: only transcodes carry blind watermarks in openvod.`);
-        await exists(find, "BlindWatermark", "blind watermark", item.BlindWatermark.Definition, `${at}BlindWatermark.`);
+          throw invalid(
+            "Definition",
+            `${at}BlindWatermark: only transcodes carry blind watermarks in openvod.`,
+          );
+        await exists(
+          find,
+          "BlindWatermark",
+          "blind watermark",
+          item.BlindWatermark.Definition,
+          `${at}BlindWatermark.`,
+        );
       }
     }
   }

@@ -151,7 +151,18 @@ export async function planDigitalMark(
   }
   const file = path.join(dir, `mark-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.yuv`);
   await writeFile(file, buf);
-  const inputArgs = ["-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", `${GRID_W}x${GRID_H}`, "-framerate", "1", "-i", `file:${file}`];
+  const inputArgs = [
+    "-f",
+    "rawvideo",
+    "-pix_fmt",
+    "yuv420p",
+    "-s",
+    `${GRID_W}x${GRID_H}`,
+    "-framerate",
+    "1",
+    "-i",
+    `file:${file}`,
+  ];
   return {
     inputArgs,
     apply(g, input, size) {

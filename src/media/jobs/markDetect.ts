@@ -103,7 +103,8 @@ function search(prefix: Float64Array, F: number, code: MarkCode): { e: number; z
       const s = bounds[q]!;
       const e = bounds[q + 1]!;
       const n = e - s;
-      for (let j = 0; j < BLOCKS; j++) x[q * BLOCKS + j] = (prefix[e * BLOCKS + j]! - prefix[s * BLOCKS + j]!) / n;
+      for (let j = 0; j < BLOCKS; j++)
+        x[q * BLOCKS + j] = (prefix[e * BLOCKS + j]! - prefix[s * BLOCKS + j]!) / n;
     }
     // High-pass over slots (interior slots only).
     const inner = slots - 2;

@@ -17,6 +17,8 @@ parentPort!.on("message", (m: ToMarkWorker) => {
     const detections = m.keys.map((k) => detect(means.list(), Buffer.from(k)));
     parentPort!.postMessage({ detections } satisfies FromMarkWorker);
   } catch (err) {
-    parentPort!.postMessage({ error: err instanceof Error ? err.message : String(err) } satisfies FromMarkWorker);
+    parentPort!.postMessage({
+      error: err instanceof Error ? err.message : String(err),
+    } satisfies FromMarkWorker);
   }
 });
