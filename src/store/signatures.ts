@@ -24,7 +24,9 @@ export function* useSignature(u: SignatureUse): Proc<boolean> {
   for (;;) {
     if (yield* get(S.mine, u.kind, u.sign, u.user)) return true;
     const n = Number((yield* get(S.count, u.kind, u.sign))!.n);
-    if (n >= u.max) return false;
+    // Full: unless the user's own racing request took a slot between the two reads (every row
+    // counted is committed, so a second look sees it), the user has none.
+    if (n >= u.max) return !!(yield* get(S.mine, u.kind, u.sign, u.user));
     if ((yield* run(S.take, u.kind, u.sign, n + 1, u.user, u.expireTime)) === 1) return true;
   }
 }
