@@ -63,7 +63,7 @@ async function queueProcedure(
 export const processActions: ActionFamily = {
   ProcessMedia: {
     notes:
-      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks and invisible trace (Uv from ExtInfo {\"Uv\"}), copyright and blind watermarks on transcodes, for real with ffmpeg; AI tasks, digital watermarks on adaptive streaming, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
+      'Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks and invisible trace (Uv from ExtInfo {"Uv"}), copyright and blind watermarks on transcodes, for real with ffmpeg; AI tasks, digital watermarks on adaptive streaming, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused',
     async handler(ctx) {
       const p = ctx.params;
       refuseAi(p);
