@@ -5,7 +5,8 @@
 // kind, see src/domain/digitalMarks.ts) draws a ±1 sign for every block, a balanced assignment
 // of the blocks to the CODE_BITS bits (32 payload bits + CRC-16), and a sequence of PERIOD_CHIPS
 // ±1 chips of CHIP_SEC seconds each. The luma of block j at SOURCE time t is raised by
-//   AMPLITUDE * sign_j * (bit_{b(j)} ? +1 : -1) * chip(floor(t / CHIP_SEC) mod PERIOD_CHIPS),
+//   level_j * sign_j * (bit_{b(j)} ? +1 : -1) * chip(floor(t / CHIP_SEC) mod PERIOD_CHIPS),
+// level_j being 1 to 3 luma levels (see amplitudeFor: less on larger pictures),
 // the small grid picture being upscaled bicubically (smooth edges) and added with blend's
 // grainmerge (A + B - 128). The chip sign flips cancel the static picture at extraction, and
 // the pattern depends on the source timestamp only, so a segment of a transcode carries
@@ -24,8 +25,21 @@ export const CRC_BITS = 16;
 export const CODE_BITS = PAYLOAD_BITS + CRC_BITS;
 export const CHIP_SEC = 0.5;
 export const PERIOD_CHIPS = 64;
-/** Luma levels (of 255) the mark adds or removes at the centre of a block: 2 or 3, keyed per block. */
-export const AMPLITUDE = [2, 3] as const;
+/**
+ * Mean luma levels (of 255) the mark adds or removes at the centre of a block, on pictures of
+ * REF_AREA pixels or fewer. The extraction averages each block over its pixels (downscaling to
+ * 128x72), so coding noise weighs less in the block means of a larger picture and a weaker mark
+ * scores as well: the amplitude falls as the fourth root of the area, down to MIN_AMPLITUDE.
+ */
+export const MAX_AMPLITUDE = 2.5;
+export const MIN_AMPLITUDE = 1;
+const REF_AREA = 320 * 180;
+
+/** The mean amplitude of the mark on a picture of `size`. */
+export function amplitudeFor(size: Size): number {
+  const area = Math.max(1, size.width * size.height);
+  return Math.min(MAX_AMPLITUDE, Math.max(MIN_AMPLITUDE, MAX_AMPLITUDE * (REF_AREA / area) ** 0.25));
+}
 
 /** What a mark is made of: the key of its (application, kind) and its 32-bit payload. */
 export interface DigitalMark {
@@ -41,8 +55,8 @@ export interface MarkCode {
   bitOf: Uint8Array;
   /** ±1 per chip of the period. */
   chips: Int8Array;
-  /** The block's amplitude (luma levels). */
-  level: Uint8Array;
+  /** Keyed 0..1 per block: which blocks take the higher of two whole levels (see blockLevels). */
+  dither: Float32Array;
 }
 
 /** A deterministic byte stream from HMAC-SHA256(key, label || counter). */
@@ -59,7 +73,7 @@ function keyStream(key: Buffer, label: string, n: number): Buffer {
 export function markCode(key: Buffer): MarkCode {
   const signBytes = keyStream(key, "sign", BLOCKS);
   const sign = Int8Array.from(signBytes, (b) => (b & 1 ? 1 : -1));
-  const level = Uint8Array.from(signBytes, (b) => AMPLITUDE[(b >> 1) & 1]!);
+  const dither = Float32Array.from(signBytes, (b) => ((b >> 1) + 0.5) / 128);
   // A keyed permutation of the blocks (Fisher-Yates); block perm[i] carries bit i mod CODE_BITS.
   const r = keyStream(key, "perm", BLOCKS * 4);
   const perm = Array.from({ length: BLOCKS }, (_, i) => i);
@@ -76,7 +90,17 @@ export function markCode(key: Buffer): MarkCode {
   );
   const chips = new Int8Array(PERIOD_CHIPS);
   order.forEach((chip, i) => (chips[chip] = i % 2 ? 1 : -1));
-  return { sign, bitOf, chips, level };
+  return { sign, bitOf, chips, dither };
+}
+
+/**
+ * Whole luma levels per block whose mean is `amplitude`: its floor or ceiling, keyed (the
+ * pattern frames are 8-bit). The extraction uses the signs only: it need not know the levels.
+ */
+export function blockLevels(code: MarkCode, amplitude: number): Uint8Array {
+  const low = Math.floor(amplitude);
+  const frac = amplitude - low;
+  return Uint8Array.from(code.dither, (u) => low + (u < frac ? 1 : 0));
 }
 
 /** CRC-16/CCITT-FALSE of the payload's four bytes. */
@@ -122,14 +146,15 @@ export function chipIndex(t: number): number {
 export interface MarkPlan {
   /** ffmpeg input options of the pattern stream, to append after the other inputs. */
   inputArgs: string[];
-  /** Adds the mark to pad `input` (of the output size); returns the new pad. */
-  apply(g: FilterGraph, input: string, size: Size): string;
+  /** Adds the mark to pad `input` (pictures of the planned size); returns the new pad. */
+  apply(g: FilterGraph, input: string): string;
 }
 
 /**
  * Writes the pattern stream of the source window [start, start + duration) into `dir` (one
- * GRID_W x GRID_H yuv420p frame per chip: luma 128 ± 2 or 3, chroma 128) and returns the
- * filter-graph piece that adds it. `inputIndex` is the ffmpeg input the pattern becomes.
+ * GRID_W x GRID_H yuv420p frame per chip: luma 128 ± the block's level, chroma 128) and returns
+ * the filter-graph piece that adds it to pictures of `size`. `inputIndex` is the ffmpeg input
+ * the pattern becomes.
  */
 export async function planDigitalMark(
   mark: DigitalMark,
@@ -137,9 +162,11 @@ export async function planDigitalMark(
   start: number,
   duration: number,
   inputIndex: number,
+  size: Size,
 ): Promise<MarkPlan> {
   const code = markCode(mark.key);
   const pattern = blockPattern(code, mark.payload);
+  const level = blockLevels(code, amplitudeFor(size));
   const k0 = Math.floor(start / CHIP_SEC + 1e-9);
   // Longer than the window (durations are estimates); blend ends with the picture (shortest).
   const count = Math.ceil((start + Math.max(duration, 0) * 1.1 + 30) / CHIP_SEC) - k0 + 1;
@@ -147,7 +174,7 @@ export async function planDigitalMark(
   const buf = Buffer.alloc(frameBytes * count, 128);
   for (let f = 0; f < count; f++) {
     const c = code.chips[chipIndex((k0 + f) * CHIP_SEC + CHIP_SEC / 2)]!;
-    for (let j = 0; j < BLOCKS; j++) buf[f * frameBytes + j] = 128 + code.level[j]! * c * pattern[j]!;
+    for (let j = 0; j < BLOCKS; j++) buf[f * frameBytes + j] = 128 + level[j]! * c * pattern[j]!;
   }
   const file = path.join(dir, `mark-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.yuv`);
   await writeFile(file, buf);
@@ -165,7 +192,7 @@ export async function planDigitalMark(
   ];
   return {
     inputArgs,
-    apply(g, input, size) {
+    apply(g, input) {
       const pat = g.label("dm");
       const out = g.label("dmo");
       // Frame f of the pattern starts at source time (k0 + f) * CHIP_SEC, i.e. output time that

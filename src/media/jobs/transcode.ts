@@ -125,9 +125,16 @@ async function planTranscode(
     pad = wm.apply(g, pad, geo);
     if (o.digitalMark) {
       const firstInput = 1 + wm.inputArgs.filter((a) => a === "-i").length;
-      const dm = await planDigitalMark(o.digitalMark, o.digitalMark.dir, win.start, outDuration, firstInput);
+      const dm = await planDigitalMark(
+        o.digitalMark,
+        o.digitalMark.dir,
+        win.start,
+        outDuration,
+        firstInput,
+        geo,
+      );
       args.push(...dm.inputArgs);
-      pad = dm.apply(g, pad, geo);
+      pad = dm.apply(g, pad);
     }
     args.push("-filter_complex", g.toString(), "-map", `[${pad}]`);
     const v = videoArgs({
