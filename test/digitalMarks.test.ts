@@ -222,37 +222,16 @@ describe("digital watermarks", () => {
     assert.equal("Result" in asBlind, false);
   });
 
+  /** Re-encodes `src` as H.264 in mp4 (CRF 23 unless told), audio copied. */
+  const reencode = (src: string, o: { before?: string[]; video?: string[] } = {}) => [
+    ...(o.before ?? []),
+    ...["-i", src, ...(o.video ?? ["-crf", "23"]), "-c:v", "libx264", "-c:a", "copy", "-f", "mp4"],
+  ];
   const ATTACKS: Record<string, (src: string) => string[]> = {
     // 800 kbps -> 200 kbps.
-    quarterBitrate: (src) => ["-i", src, "-c:v", "libx264", "-b:v", "200k", "-c:a", "copy", "-f", "mp4"],
-    halfSize: (src) => [
-      "-i",
-      src,
-      "-vf",
-      "scale=160:90",
-      "-c:v",
-      "libx264",
-      "-crf",
-      "23",
-      "-c:a",
-      "copy",
-      "-f",
-      "mp4",
-    ],
-    cutFirstSeconds: (src) => [
-      "-ss",
-      "3.3",
-      "-i",
-      src,
-      "-c:v",
-      "libx264",
-      "-crf",
-      "23",
-      "-c:a",
-      "copy",
-      "-f",
-      "mp4",
-    ],
+    quarterBitrate: (src) => reencode(src, { video: ["-b:v", "200k"] }),
+    halfSize: (src) => reencode(src, { video: ["-vf", "scale=160:90", "-crf", "23"] }),
+    cutFirstSeconds: (src) => reencode(src, { before: ["-ss", "3.3"] }),
     otherContainer: (src) => ["-i", src, "-c", "copy", "-f", "matroska"],
   };
 

@@ -10,11 +10,11 @@ import type { LocalBlob } from "../blobs/types.js";
 import { markKey, payloadText, payloadUv, type MarkKind } from "../domain/digitalMarks.js";
 import type { ExtractMarkInput, ExtractMarkState } from "../domain/tasktypes/extractMarks.js";
 import * as jobs from "../media/jobs/index.js";
-import { processCpus } from "../media/cpus.js";
 import { DownloadError, download } from "../net/download.js";
 import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 import { taskFailureOf } from "./failures.js";
+import { jobContext } from "./newMedia.js";
 
 /** The largest file a URL outside openvod may bring (bytes). */
 const MAX_DOWNLOAD = 4 * 1024 ** 3;
@@ -70,14 +70,7 @@ export async function runExtractMark(ctx: TaskContext): Promise<TaskResult> {
   const { deps } = ctx;
   const file = await localFile(ctx, input);
   try {
-    const job: jobs.JobContext = {
-      tools: deps.tools,
-      signal: ctx.signal,
-      timeoutMs: deps.config.subtaskTimeoutMs,
-      cpus: processCpus(deps.config.cpus),
-      onProgress: (p) => ctx.update({ progress: Math.min(99, Math.floor(p)) }),
-    };
-    const [d] = await jobs.extractMark(job, file.path, [markKey(deps, ctx.task.appId, kind)]);
+    const [d] = await jobs.extractMark(jobContext(ctx), file.path, [markKey(deps, ctx.task.appId, kind)]);
     let state: ExtractMarkState = { progress: 100, detected: false, score: d!.score, seconds: d!.seconds };
     if (d!.payload !== undefined) {
       const value =

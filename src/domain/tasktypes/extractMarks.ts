@@ -50,6 +50,19 @@ function message(t: TaskRow): string {
     : `No watermark was found (${how}; a mark scores at least ${DETECT_THRESHOLD}).`;
 }
 
+/** The fields the trace and copyright tasks share (the blind one spells its own). */
+function sharedView(task: TaskRow) {
+  return {
+    TaskId: task.taskId,
+    Status: editTaskStatus(task),
+    ErrCode: task.errCode,
+    Message: message(task),
+    ErrCodeExt: task.errCodeExt,
+    SessionId: task.sessionId,
+    SessionContext: task.sessionContext,
+  };
+}
+
 export const extractTraceWatermark: TaskKind = {
   taskType: "ExtractTraceWatermark",
   idKind: "procedurev2",
@@ -57,15 +70,9 @@ export const extractTraceWatermark: TaskKind = {
   view(task) {
     const r = result(task);
     return {
-      TaskId: task.taskId,
-      Status: editTaskStatus(task),
-      ErrCode: task.errCode,
-      Message: message(task),
-      ErrCodeExt: task.errCodeExt,
+      ...sharedView(task),
       Input: { Url: input(task).url, FileId: input(task).FileId ?? "" },
       Output: { Uv: r?.detected ? (r.value ?? "") : "", Uid: "" },
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
     } satisfies Fields<ExtractTraceWatermarkTask>;
   },
   events: (task, _config, urls) => [
@@ -86,15 +93,9 @@ export const extractCopyRightWatermark: TaskKind = {
   view(task) {
     const r = result(task);
     return {
-      TaskId: task.taskId,
-      Status: editTaskStatus(task),
-      ErrCode: task.errCode,
-      Message: message(task),
-      ErrCodeExt: task.errCodeExt,
+      ...sharedView(task),
       Input: { Url: input(task).url },
       Output: { Text: r?.detected ? (r.value ?? "") : "" },
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
     } satisfies Fields<ExtractCopyRightWatermarkTask>;
   },
   events: (task, _config, urls) => [

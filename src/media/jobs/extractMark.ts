@@ -3,7 +3,7 @@
 // worker thread (markWorker.ts) that correlates them with each key's pattern (markDetect.ts).
 import { Worker } from "node:worker_threads";
 import { runJob } from "./job.js";
-import { mapError } from "./ffmpeg.js";
+import { greyFrameArgs, mapError } from "./ffmpeg.js";
 import { FRAME_RATE, MAX_SECONDS, SAMPLE_H, SAMPLE_W, type Detection } from "./markDetect.js";
 import type { FromMarkWorker, ToMarkWorker } from "./markWorker.js";
 import { runProcess } from "../run.js";
@@ -35,16 +35,9 @@ export async function extractMark(ctx: JobContext, input: string, keys: Buffer[]
             "-nostdin",
             "-loglevel",
             "error",
-            ...t.global,
-            ...t.input,
-            "-i",
-            `file:${src.absolute}`,
-            "-map",
-            `0:${src.videoIndex}`,
+            ...greyFrameArgs(t, src, String(FRAME_RATE), SAMPLE_W, SAMPLE_H),
             "-t",
             String(MAX_SECONDS),
-            "-vf",
-            `fps=${FRAME_RATE},scale=${SAMPLE_W}:${SAMPLE_H}:flags=area,format=gray`,
             "-f",
             "rawvideo",
             "pipe:1",
