@@ -30,6 +30,8 @@ export const PERIOD_CHIPS = 64;
  * REF_AREA pixels or fewer. The extraction averages each block over its pixels (downscaling to
  * 128x72), so coding noise weighs less in the block means of a larger picture and a weaker mark
  * scores as well: the amplitude falls as the fourth root of the area, down to MIN_AMPLITUDE.
+ * What it buys is PSNR against the unmarked transcode at common sizes (the README's Digital
+ * watermarks table: 39.6 -> 41.2 dB at preset 100010), at some robustness on grainy content.
  */
 export const MAX_AMPLITUDE = 2.5;
 export const MIN_AMPLITUDE = 1;
