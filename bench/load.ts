@@ -65,6 +65,7 @@ export function buildRequest(origin: string, headers: Record<string, string>, bo
 }
 
 const CRLF2 = Buffer.from("\r\n\r\n");
+const WARMUP_MS = 1000;
 
 /** One keep-alive connection that answers requests one at a time. */
 class Connection {
@@ -133,14 +134,25 @@ class Connection {
   }
 }
 
-/** Opens the connections and sends a few requests on each, so both sides' JIT has seen the path. */
+/**
+ * Opens the connections and keeps them busy for WARMUP_MS before the clock starts: V8 optimizes
+ * a function after thousands of calls, and a server with a long request path (openvod) would
+ * otherwise spend its first measured second in the interpreter while a tiny one (the bare
+ * baseline) does not, which measured openvod's first round ~30 % slower than its second.
+ */
 async function warmConnections(o: Pick<LoadOptions, "origin" | "connections">, request: Buffer) {
   const url = new URL(o.origin);
   const conns = await Promise.all(
     Array.from({ length: o.connections }, () => Connection.open(url.hostname, Number(url.port))),
   );
   try {
-    for (let i = 0; i < 4; i++) await Promise.all(conns.map((c) => c.send(request)));
+    const until = performance.now() + WARMUP_MS;
+    await Promise.all(
+      conns.map(async (c) => {
+        do await c.send(request);
+        while (performance.now() < until);
+      }),
+    );
   } catch (err) {
     for (const c of conns) c.close();
     throw err;
