@@ -230,7 +230,7 @@ export class WorkerPool {
       const events = await taskEvents(deps, finished);
       const r = await store.finishTask(task.taskId, this.owner, done, { ...effects, events });
       if (r === "finished") {
-        if (events.length) deps.events.notify(task.appId);
+        if (events.length) deps.events.notify(task.appId, events);
         if (effects.insertTasks?.length) deps.wakeWorkers();
         if (status === "ABORTED") await discard(state);
       } else if (r !== "lost") {
@@ -327,7 +327,7 @@ export class WorkerPool {
           this.state,
           events,
         );
-        if (lease !== "lost" && events?.length) deps.events.notify(task.appId);
+        if (lease !== "lost" && events?.length) deps.events.notify(task.appId, events);
         // Only this answer stops the caller (a timeout lets it record what is left as failed).
         if (lease !== "held") {
           onLease(lease);
