@@ -1,7 +1,8 @@
 // `npm run bench`: figures for the README, each a ratio against a baseline measured in the same
 // run (the bench machine is small, shared and noisy; runs alternate and medians are reported).
 //   1. DescribeTaskDetail on a real openvod process (full TC3 verification on every request)
-//      versus a bare node:http process answering the same bytes to the same request.
+//      versus a bare node:http process answering the same bytes to the same request; then both
+//      at a fixed 1,000 req/s (open loop), for the latency at that load (goal: p99 < 5 ms).
 //   2. DescribeFileAttributes tasks, submitted through the official SDK until all are FINISH,
 //      versus computing the same MD5 + SHA-1 in a bare Node loop.
 //   3. Event delivery, PULL and PUSH (bench/events.ts).
@@ -48,7 +49,7 @@ import {
   type Vod,
 } from "../test/helpers/server.js";
 import { benchEvents, reportEvents, type EventsResult } from "./events.js";
-import { runLoad, type LoadResult } from "./load.js";
+import { runFixedRate, runLoad, type FixedRateResult, type LoadResult } from "./load.js";
 import { Cleanup, processCpuSeconds } from "./proc.js";
 import { tc3Headers } from "../test/helpers/sign.js";
 import { benchQueue, benchTranscode, type QueueSummary, type TranscodeSummary } from "./transcode.js";
@@ -70,6 +71,10 @@ function envNumber(name: string, def: number, min: number): number {
 const CONNECTIONS = Math.floor(envNumber("BENCH_CONNECTIONS", 32, 1));
 const SECONDS = envNumber("BENCH_SECONDS", 3, 0.5);
 const ROUNDS = Math.floor(envNumber("BENCH_ROUNDS", 3, 1));
+/** Section 1's open-loop part: requests a second and for how long. */
+const FIXED_RATE = envNumber("BENCH_FIXED_RATE", 1000, 1);
+const FIXED_SECONDS = envNumber("BENCH_FIXED_SECONDS", 5, 0.5);
+const GOAL_FIXED_P99_MS = 5;
 const TASKS = Math.floor(envNumber("BENCH_TASKS", 200, 1));
 const TASK_ROUNDS = Math.floor(envNumber("BENCH_TASK_ROUNDS", 5, 1));
 const EVENT_TASKS = Math.floor(envNumber("BENCH_EVENT_TASKS", 10_000, 1));
@@ -78,7 +83,7 @@ const PUSH_TASKS = Math.floor(envNumber("BENCH_PUSH_TASKS", 2_000, 1));
 const SUBMIT_CONCURRENCY = 8;
 /** How often the task benchmark asks whether anything is still WAITING or PROCESSING. */
 const POLL_MS = 50;
-const GOAL_DESCRIBE_RATIO = 0.5;
+const GOAL_DESCRIBE_RATIO = 0.6;
 const WORKERS = 2;
 const SECTION_NAMES = [
   "describe",
@@ -257,6 +262,7 @@ interface DescribeSummary {
   responseBytes: number;
   bare: ServerRun[];
   openvod: ServerRun[];
+  fixedRate: Record<"bare" | "openvod", FixedRateResult>;
 }
 
 async function benchDescribe(
@@ -343,7 +349,28 @@ async function benchDescribe(
       );
     }
   }
-  return { taskId, responseBytes: Buffer.byteLength(answer), ...runs };
+  const fixedRate = {} as DescribeSummary["fixedRate"];
+  for (const name of ["bare", "openvod"] as const) {
+    const req = signed();
+    const result = await runFixedRate({
+      origin: targets[name].origin,
+      headers: req.headers,
+      body: req.body,
+      connections: CONNECTIONS,
+      durationMs: FIXED_SECONDS * 1000,
+      rate: FIXED_RATE,
+      check,
+    });
+    if (result.errors > 0) {
+      throw new Error(`${name} at ${FIXED_RATE} req/s: ${result.errors} bad answers; first: ${result.firstError}`);
+    }
+    fixedRate[name] = result;
+    log(
+      `DescribeTaskDetail at ${FIXED_RATE} req/s ${name.padEnd(7)} p50 ${result.p50Ms.toFixed(2)} ms` +
+        `  p99 ${result.p99Ms.toFixed(2)} ms  max ${result.maxMs.toFixed(1)} ms`,
+    );
+  }
+  return { taskId, responseBytes: Buffer.byteLength(answer), ...runs, fixedRate };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -498,6 +525,18 @@ function summarizeDescribe(describe: DescribeSummary) {
     roundRatios: describe.openvod.map((o, i) => round(o.rps / describe.bare[i]!.rps, 3)),
     goal: GOAL_DESCRIBE_RATIO,
     goalMet: describeRatio >= GOAL_DESCRIBE_RATIO,
+    fixedRate: {
+      rate: FIXED_RATE,
+      seconds: FIXED_SECONDS,
+      ...Object.fromEntries(
+        (["bare", "openvod"] as const).map((k) => {
+          const f = describe.fixedRate[k];
+          return [k, { p50Ms: round(f.p50Ms, 2), p99Ms: round(f.p99Ms, 2), maxMs: round(f.maxMs, 1) }];
+        }),
+      ) as Record<"bare" | "openvod", { p50Ms: number; p99Ms: number; maxMs: number }>,
+      goalP99Ms: GOAL_FIXED_P99_MS,
+      goalMet: describe.fixedRate.openvod.p99Ms < GOAL_FIXED_P99_MS,
+    },
   };
 }
 
@@ -557,6 +596,11 @@ function report(s: Summary, elapsedMs: number): string {
       ),
       `   req/s ratio ${n(d.ratio, 2)} (goal ≥ ${d.goal}: ${d.goalMet ? "met" : "NOT met"}); ` +
         `per round ${d.roundRatios.map((x) => n(x, 2)).join(", ")}`,
+      `   at a fixed ${d.fixedRate.rate} req/s for ${d.fixedRate.seconds} s (open loop, latency from each ` +
+        `request's due time): openvod p50 ${n(d.fixedRate.openvod.p50Ms, 2)} ms, p99 ` +
+        `${n(d.fixedRate.openvod.p99Ms, 2)} ms, max ${n(d.fixedRate.openvod.maxMs, 1)} ms (goal p99 < ` +
+        `${d.fixedRate.goalP99Ms} ms: ${d.fixedRate.goalMet ? "met" : "NOT met"}); bare p50 ` +
+        `${n(d.fixedRate.bare.p50Ms, 2)} ms, p99 ${n(d.fixedRate.bare.p99Ms, 2)} ms`,
       "",
     );
   }

@@ -6,7 +6,7 @@ import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { discardFastClipMedia, runFastClipMedia } from "./fastClipMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
 import { runExtractMark } from "./extractMark.js";
-import { discardProcedure, runProcedure } from "./procedure.js";
+import { discardProcedure, procedureLeftovers, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
 import { runQualityInspect } from "./qualityInspect.js";
 import { runRebuild } from "./rebuild.js";
@@ -17,7 +17,7 @@ import { discardSplitMedia, runSplitMedia } from "./splitMedia.js";
 const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
   DescribeFileAttributesTask: runFileAttributes,
-  Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
+  Procedure: Object.assign(runProcedure, { discard: discardProcedure, leftovers: procedureLeftovers }),
   QualityInspect: runQualityInspect,
   QualityEnhance: Object.assign(runRebuild, { discard: discardNewMedia }),
   RebuildMedia: Object.assign(runRebuild, { discard: discardNewMedia }),

@@ -17,7 +17,13 @@ import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import { taskFailureOf } from "./failures.js";
-import { segmentedAdaptive, segmentedTranscode, segmentSettings, type SegmentedRun } from "./segments.js";
+import {
+  dropPieces,
+  segmentedAdaptive,
+  segmentedTranscode,
+  segmentSettings,
+  type SegmentedRun,
+} from "./segments.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
 
@@ -291,7 +297,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
 };
 
 function segmentedRun(env: RunEnv): SegmentedRun {
-  return { ctx: env.ctx, job: env.job, name: `sub-${env.index}`, source: env.source, scratch: env.scratch };
+  return { ctx: env.ctx, job: env.job, name: segmentJobName(env.index), source: env.source, scratch: env.scratch };
 }
 
 function relative(dir: string, file: string): string {
@@ -350,6 +356,16 @@ export async function discardProcedure(deps: Deps, task: TaskRow, state: Record<
     for (const key of [...(sub.part?.blobs ?? []), ...(sub.coverKey ? [sub.coverKey] : [])])
       if (!kept.has(key)) await deps.blobs.remove(key);
   }
+}
+
+/** A sub-task's segment job: its place in the task. */
+const segmentJobName = (index: number) => `sub-${index}`;
+
+/** The pieces its segmented sub-tasks kept for a later run (see src/workers/segments.ts). */
+export async function procedureLeftovers(deps: Deps, task: TaskRow) {
+  const { subtasks } = task.input as unknown as ProcedureInput;
+  for (let i = 0; i < subtasks.length; i++)
+    await dropPieces(deps, task.taskId, task.appId, task.fileId, segmentJobName(i));
 }
 
 export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {
