@@ -1,4 +1,4 @@
-// Section 9 of `npm run bench`: AI recognition and review on a 1280x720 clip with drawn text
+// Section 11 of `npm run bench`: AI recognition and review on a 1280x720 clip with drawn text
 // (run once: the models are slow on 2 cores). Needs `npm run install:ai`; skipped without it.
 //   - ProcessMedia AiRecognitionTask (OCR full text, a frame every second): frames/s of PaddleOCR,
 //     from the call to FINISH (the model loads once per process, included in the first run).
@@ -84,9 +84,9 @@ export async function benchAi(o: AiOptions): Promise<AiSummary> {
 }
 
 export function reportAi(s: AiSummary): string[] {
-  if (s.skipped) return [`9. AI recognition and review: skipped, ${s.skipped}`];
+  if (s.skipped) return [`11. AI recognition and review: skipped, ${s.skipped}`];
   return [
-    `9. AI on a ${s.seconds} s 1280x720 clip (testsrc2 + drawn text), a frame every second, OPENVOD_WORKERS=1, one run`,
+    `11. AI on a ${s.seconds} s 1280x720 clip (testsrc2 + drawn text), a frame every second, OPENVOD_WORKERS=1, one run`,
     `   OCR full text (PaddleOCR PP-OCRv4, frames scaled to 640x360): ${s.ocrFrames} frames in ${s.ocrSeconds} s = ${s.ocrFramesPerSecond} frames/s (submit → FINISH, model load included)`,
     `   ReviewAudioVideo (nsfwjs MobileNetV2 + OCR keyword review): ${s.reviewSeconds} s = ${s.reviewSecondsPerMinute} s per minute of 720p video`,
   ];

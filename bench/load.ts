@@ -1,6 +1,8 @@
-// A closed-loop HTTP/1.1 load generator: `connections` keep-alive sockets, each with one request
-// in flight at a time (no pipelining), sending the same pre-built request bytes for a fixed
-// duration. Latency is measured per request, from the write to the last body byte.
+// HTTP/1.1 load generators over `connections` keep-alive sockets, each with one request in
+// flight at a time (no pipelining), sending the same pre-built request bytes for a fixed
+// duration. runLoad is closed-loop (as fast as answers come: throughput); runFixedRate is
+// open-loop (requests due at a fixed rate: latency at a given load, measured from when each was
+// due, so a stall delays and counts against every request queued behind it).
 //
 // It writes raw bytes on net sockets instead of going through an HTTP client library: on a
 // 2-core machine the load generator shares the CPU with the server under test, and a full client
@@ -36,6 +38,16 @@ export interface LoadResult {
   firstError?: string;
 }
 
+export interface FixedRateResult {
+  rate: number;
+  requests: number;
+  errors: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  firstError?: string;
+}
+
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -53,6 +65,7 @@ export function buildRequest(origin: string, headers: Record<string, string>, bo
 }
 
 const CRLF2 = Buffer.from("\r\n\r\n");
+const WARMUP_MS = 1000;
 
 /** One keep-alive connection that answers requests one at a time. */
 class Connection {
@@ -121,15 +134,36 @@ class Connection {
   }
 }
 
-export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+/**
+ * Opens the connections and keeps them busy for WARMUP_MS before the clock starts: V8 optimizes
+ * a function after thousands of calls, and a server with a long request path (openvod) would
+ * otherwise spend its first measured second in the interpreter while a tiny one (the bare
+ * baseline) does not, which measured openvod's first round ~30 % slower than its second.
+ */
+async function warmConnections(o: Pick<LoadOptions, "origin" | "connections">, request: Buffer) {
   const url = new URL(o.origin);
-  const request = buildRequest(o.origin, o.headers, o.body);
   const conns = await Promise.all(
     Array.from({ length: o.connections }, () => Connection.open(url.hostname, Number(url.port))),
   );
   try {
-    // Let both sides' JIT see the path before the clock starts.
-    for (let i = 0; i < 4; i++) await Promise.all(conns.map((c) => c.send(request)));
+    const until = performance.now() + WARMUP_MS;
+    await Promise.all(
+      conns.map(async (c) => {
+        do await c.send(request);
+        while (performance.now() < until);
+      }),
+    );
+  } catch (err) {
+    for (const c of conns) c.close();
+    throw err;
+  }
+  return conns;
+}
+
+export async function runLoad(o: LoadOptions): Promise<LoadResult> {
+  const request = buildRequest(o.origin, o.headers, o.body);
+  const conns = await warmConnections(o, request);
+  try {
 
     let latencies = new Float64Array(1 << 16);
     let n = 0;
@@ -176,6 +210,89 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
       p50Ms: percentile(sorted, 50),
       p99Ms: percentile(sorted, 99),
       clientCpuUsPerReq: (cpu.user + cpu.system) / Math.max(1, n + errors),
+      firstError,
+    };
+  } finally {
+    for (const c of conns) c.close();
+  }
+}
+
+/**
+ * Sends `rate` requests a second for `durationMs`, each due at its own instant, on whichever
+ * connection is free (a request waits for one when all are busy, and its wait counts).
+ */
+export async function runFixedRate(
+  o: Omit<LoadOptions, "onMeasureStart" | "onMeasureEnd"> & { rate: number },
+): Promise<FixedRateResult> {
+  const request = buildRequest(o.origin, o.headers, o.body);
+  const conns = await warmConnections(o, request);
+  const free = [...conns];
+  const queued: number[] = [];
+  const latencies: number[] = [];
+  let errors = 0;
+  let firstError: string | undefined;
+  let inFlight = 0;
+  const total = Math.round((o.rate * o.durationMs) / 1000);
+  const interval = 1000 / o.rate;
+  try {
+    await new Promise<void>((resolve) => {
+      let sent = 0;
+      let finished = 0;
+      const settle = () => {
+        if (++finished === total) resolve();
+      };
+      if (total === 0) return resolve();
+      const dispatch = () => {
+        while (queued.length > 0 && free.length > 0) {
+          const due = queued.shift()!;
+          const c = free.pop()!;
+          inFlight++;
+          c.send(request).then(
+            (r) => {
+              latencies.push(performance.now() - due);
+              if (!o.check(r.status, r.body)) {
+                errors++;
+                firstError ??= `HTTP ${r.status}: ${r.body.toString("utf8", 0, 300)}`;
+              }
+              inFlight--;
+              free.push(c);
+              dispatch();
+              settle();
+            },
+            (err) => {
+              errors++;
+              firstError ??= String(err);
+              inFlight--;
+              settle(); // this connection is gone
+              dispatch();
+            },
+          );
+        }
+        if (queued.length > 0 && inFlight === 0 && free.length === 0) {
+          // Every connection failed: the rest can never be sent.
+          errors += queued.length;
+          for (const _ of queued.splice(0)) settle();
+        }
+      };
+      const start = performance.now();
+      // Timers fire late and in bursts; each tick queues every request whose instant has passed,
+      // stamped with that instant, not with the tick's.
+      const tick = () => {
+        const now = performance.now();
+        while (sent < total && start + sent * interval <= now) queued.push(start + interval * sent++);
+        dispatch();
+        if (sent < total) setTimeout(tick, Math.max(0, start + sent * interval - performance.now()));
+      };
+      tick();
+    });
+    const sorted = Float64Array.from(latencies).sort();
+    return {
+      rate: o.rate,
+      requests: latencies.length,
+      errors,
+      p50Ms: percentile(sorted, 50),
+      p99Ms: percentile(sorted, 99),
+      maxMs: sorted.length ? sorted[sorted.length - 1]! : NaN,
       firstError,
     };
   } finally {

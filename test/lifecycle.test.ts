@@ -21,6 +21,7 @@ import { results } from "./helpers/inspect.js";
 import { makeVideo } from "./helpers/media.js";
 import { assertShape, responseType } from "./helpers/shape.js";
 import {
+  APP_ID,
   FileServer,
   startOpenvod,
   tempDir,
@@ -306,7 +307,101 @@ const CASES = {
       assert.deepEqual(t.Output.SegmentSet, []);
     },
   },
+  ExtractTraceWatermark: {
+    prepare: async (w) => void (await markedOutputs(w)),
+    submit: async (w) => ({
+      taskId: (await w.vod.ExtractTraceWatermark({ Url: await markUrl(w, "trace") })).TaskId!,
+    }),
+    event: "ExtractTraceWatermarkComplete",
+    async check(_w, d) {
+      const t = d.ExtractTraceWatermarkTask;
+      assert.equal(t.Output.Uv, MARK_UV, t.Message);
+    },
+  },
+  ExtractCopyRightWatermark: {
+    prepare: async (w) => void (await markedOutputs(w)),
+    submit: async (w) => ({
+      taskId: (await w.vod.ExtractCopyRightWatermark({ Url: await markUrl(w, "copyRight") })).TaskId!,
+    }),
+    event: "ExtractCopyRightWatermarkComplete",
+    async check(_w, d) {
+      const t = d.ExtractCopyRightWatermarkTask;
+      assert.equal(t.Output.Text, MARK_TEXT, t.Message);
+    },
+  },
+  ExtractBlindWatermark: {
+    prepare: async (w) => void (await markedOutputs(w)),
+    submit: async (w) => ({
+      taskId: (
+        await w.vod.ExtractBlindWatermark({
+          Type: "blind-basic",
+          InputInfo: { Type: "URL", Url: await markUrl(w, "blind") },
+          SubAppId: APP_ID,
+        } as any)
+      ).TaskId!,
+    }),
+    event: "ExtractBlindWatermarkComplete",
+    async check(_w, d) {
+      const t = d.ExtractBlindWatermarkTask;
+      assert.equal(t.IsDetected, true, t.Message);
+      assert.equal(t.Result, MARK_TEXT);
+    },
+  },
 } satisfies Record<TaskTypeName, LifecycleCase>;
+
+const MARK_UV = "A1B2C3";
+const MARK_TEXT = "lifecycle mark";
+let marked: Promise<{ trace: string; copyRight: string; blind: string }> | undefined;
+
+/**
+ * Transcodes carrying each digital mark, made once for the three Extract* cases, from their own
+ * 320x180 10 s clip: the shared one (160x90, 2 s) is smaller and shorter than an extraction
+ * needs to find a mark. Their URLs name the server that made them: markUrl puts them on the
+ * running one (each case restarts it on another port), which reads them from its storage.
+ */
+function markedOutputs(w: World) {
+  marked ??= (async () => {
+    await makeVideo(w.tools, join(w.dir, "marks.mp4"), { width: 320, height: 180, seconds: 10 });
+    const pulled = await w.vod.PullUpload({ MediaUrl: `${w.files.url}/marks.mp4` });
+    const fileId = (await waitForTask(w.vod, pulled.TaskId!)).detail.PullUploadTask.FileId;
+    // One template per output: outputs of one Definition share a file name.
+    const defs: number[] = [];
+    for (let i = 0; i < 3; i++)
+      defs.push(
+        (
+          await w.vod.CreateTranscodeTemplate({
+            Container: "mp4",
+            VideoTemplate: { Codec: "libx264", Fps: 25, Bitrate: 400 },
+            AudioTemplate: { Codec: "libfdk_aac", Bitrate: 64, SampleRate: 44100 },
+          })
+        ).Definition!,
+      );
+    const blind = await w.vod.CreateBlindWatermarkTemplate({ Type: "blind-basic", TextContent: MARK_TEXT });
+    const { TaskId } = await w.vod.ProcessMedia({
+      FileId: fileId,
+      ExtInfo: JSON.stringify({ Uv: MARK_UV }),
+      MediaProcessTask: {
+        TranscodeTaskSet: [
+          { Definition: defs[0], TraceWatermark: { Switch: "ON" } },
+          { Definition: defs[1], CopyRightWatermark: { Text: MARK_TEXT } },
+          { Definition: defs[2], BlindWatermark: { Definition: blind.Definition! } },
+        ],
+      } as any,
+    });
+    const { detail } = await waitForTask(w.vod, TaskId!, { timeoutMs: 120_000 });
+    const urls = results(detail).Transcode!.map((t: any) => {
+      assert.equal(t.Status, "SUCCESS", t.Message);
+      return t.Output.Url as string;
+    });
+    return { trace: urls[0]!, copyRight: urls[1]!, blind: urls[2]! };
+  })();
+  return marked;
+}
+
+async function markUrl(w: World, kind: "trace" | "copyRight" | "blind"): Promise<string> {
+  const made = new URL((await markedOutputs(w))[kind]);
+  return new URL(made.pathname + made.search, w.server.url).href;
+}
 
 let inspectDefinition = 0;
 

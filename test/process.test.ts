@@ -295,7 +295,8 @@ describe("media processing", () => {
         FileId: videoId,
         MediaProcessTask: { TranscodeTaskSet: [{ Definition: 100010, TraceWatermark: { Switch: "ON" } }] },
       }),
-      "UnsupportedOperation",
+      // A trace watermark needs its player id (ExtInfo {"Uv"}).
+      "InvalidParameterValue.ExtInfo",
     );
     assert.equal(
       await code({

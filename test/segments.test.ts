@@ -353,6 +353,55 @@ describe("segment-parallel transcoding", () => {
     }
   });
 
+  it("a task given up after its attempts leaves no pieces behind", async () => {
+    const env = {
+      OPENVOD_SEGMENT_SECONDS: "2",
+      OPENVOD_SEGMENT_MIN_SECONDS: "1",
+      OPENVOD_WORKERS: "1",
+      OPENVOD_CPUS: "1",
+      OPENVOD_MAX_TASK_ATTEMPTS: "1",
+    };
+    const dataDir = tempDir("openvod-segments-giveup-");
+    let server = await startOpenvod({ dataDir, env });
+    const count = (where: string) => {
+      const d = new Database(join(dataDir, "openvod.db"), { readonly: true, fileMustExist: true });
+      try {
+        return (d.prepare(`SELECT COUNT(*) AS n FROM segments ${where}`).get() as { n: number }).n;
+      } finally {
+        d.close();
+      }
+    };
+    const pieces = () => tree(join(dataDir, "files")).filter((f) => f.includes("pieces-"));
+    try {
+      let vod = server.client();
+      const fileId = await pull(vod, `${files.url}/clip.mp4`);
+      const [mp4] = await templates(vod);
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: fileId,
+        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
+      });
+      for (const deadline = Date.now() + 120_000; count("WHERE status = 'DONE'") === 0; ) {
+        assert.ok(Date.now() < deadline, "no piece was encoded");
+        await sleep(20);
+      }
+      await server.kill9();
+      assert.ok(pieces().length > 0, "a finished piece is stored");
+
+      server = await startOpenvod({ dataDir, env });
+      vod = server.client();
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 60_000 });
+      assert.equal(detail.ProcedureTask!.ErrCode, 70000, detail.ProcedureTask!.Message);
+      for (const deadline = Date.now() + 30_000; count("") > 0 || pieces().length > 0; ) {
+        assert.ok(Date.now() < deadline, `left: ${count("")} items, pieces ${pieces()}`);
+        await sleep(100);
+      }
+    } finally {
+      await server.stop();
+      const { rmSync } = await import("node:fs");
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("ManageTask Abort stops the pieces and removes them", async () => {
     const server = await startOpenvod({
       env: { OPENVOD_SEGMENT_SECONDS: "2", OPENVOD_SEGMENT_MIN_SECONDS: "1", OPENVOD_WORKERS: "1", OPENVOD_CPUS: "1" },

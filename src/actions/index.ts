@@ -3,6 +3,7 @@
 import { appActions } from "./apps.js";
 import { editingActions } from "./editing.js";
 import { domainActions } from "./domains.js";
+import { digitalMarkActions } from "./digitalMarks.js";
 import { eventActions } from "./events.js";
 import { mediaActions } from "./media.js";
 import { processActions } from "./process.js";
@@ -28,5 +29,6 @@ export const actions: ReadonlyMap<string, RegisteredAction> = new Map<string, Re
     ...domainActions,
     ...sampleActions,
     ...reviewActions,
+    ...digitalMarkActions,
   }),
 );

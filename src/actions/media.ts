@@ -284,7 +284,7 @@ export const mediaActions: ActionFamily = {
         const now = ctx.deps.now();
         await store.deleteMedia(appId, FileId, events, { now, reason: TASK_ABORTED.mediaDeleted });
         await blobs.remove(blobKey(appId, FileId) + "/");
-        if (events.length) ctx.deps.events.notify(appId);
+        if (events.length) ctx.deps.events.notify(appId, events);
         return {};
       }
       for (const part of DeleteParts) {
@@ -301,7 +301,7 @@ export const mediaActions: ActionFamily = {
       }
       if (events.length) {
         await store.insertEvents(events);
-        ctx.deps.events.notify(appId);
+        ctx.deps.events.notify(appId, events);
       }
       return {};
     },

@@ -44,6 +44,7 @@ async function queueProcedure(
     mediaProcessTask,
     ai,
     tasksNotifyMode: p.TasksNotifyMode,
+    extInfo: "ExtInfo" in p ? p.ExtInfo : undefined,
   });
   return submitTask(ctx.deps, {
     appId: ctx.app.subAppId,
@@ -59,7 +60,7 @@ async function queueProcedure(
 export const processActions: ActionFamily = {
   ProcessMedia: {
     notes:
-      "Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks, for real with ffmpeg; AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) with the optional AI packages, AiAnalysisTask CoverConfigure (ffmpeg); the other analysis items, trace/copyright/blind watermarks, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused",
+      'Transcode, AnimatedGraphic, SnapshotByTimeOffset, SampleSnapshot, ImageSprite, CoverBySnapshot, AdaptiveDynamicStreaming (HLS, DASH) with image/text watermarks and invisible trace (Uv from ExtInfo {"Uv"}), copyright and blind watermarks on transcodes, for real with ffmpeg; AiRecognitionTask (OCR) and AiContentReviewTask (porn pictures, keyword review) with the optional AI packages, AiAnalysisTask CoverConfigure (ffmpeg); the other analysis items, digital watermarks on adaptive streaming, mosaics, head/tail, subtitles, Url input and OutputAsIndependentMedia refused',
     async handler(ctx) {
       const p = ctx.params;
       refuseAi(p);

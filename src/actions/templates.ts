@@ -62,7 +62,7 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   },
   Procedure: {
     create:
-      "MediaProcessTask and the AI tasks AiRecognitionTask, AiContentReviewTask, AiAnalysisTask, whose every Definition must exist for the application; refuses AiRecognitionTaskSet, ReviewAudioVideoTask, knowledge import, head/tail and blind watermarks",
+      "MediaProcessTask and the AI tasks AiRecognitionTask, AiContentReviewTask, AiAnalysisTask, whose every Definition must exist for the application; refuses AiRecognitionTaskSet, ReviewAudioVideoTask, knowledge import, head/tail, and blind watermarks outside transcodes",
     describe: "Preset LongVideoPreset and custom; Names, Type, Offset/Limit, SortBy CreateTime",
     modify: "replaces the whole content",
   },
@@ -88,6 +88,12 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
     create:
       "Labels Porn (nsfwjs pictures) and the word-sample labels (Illegal, Abuse, Ad, Porn, Terror, Polity: keyword review of OCR text); Terror/Polity/Moan pictures and voices are not reviewed",
     describe: `Preset 10 (Porn, Terror, Polity) and custom; ${DESCRIBE}`,
+  },
+  BlindWatermark: {
+    create:
+      "Type blind-basic with TextContent (≤64): the text transcodes embed as openvod's invisible mark; blind-nagra refused",
+    describe: "Custom templates (there are no presets); Definitions, Type, Offset/Limit",
+    modify: "the Type stays",
   },
 };
 

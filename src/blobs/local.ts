@@ -1,10 +1,10 @@
 // Local-directory blob storage under <data>/files. Writers produce into <data>/tmp (same
 // filesystem) and putFile renames, so a reader never sees a half-written file. The rename is
-// made durable (its directory synced); the file's data is its writer's to sync (uploads are,
-// src/cos/receive.ts).
-import { rename, rm, stat } from "node:fs/promises";
+// made durable (its directory synced), and so is what is moved in, before the move: the store
+// records a task's outputs right after, and a record must never outlive its file.
+import { readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import { mkdirDurable, syncDir } from "./durable.js";
+import { mkdirDurable, syncDir, syncFile } from "./durable.js";
 import type { BlobStat, BlobStore, LocalBlob } from "./types.js";
 
 export class LocalBlobStore implements BlobStore {
@@ -23,6 +23,7 @@ export class LocalBlobStore implements BlobStore {
 
   async putFile(key: string, localPath: string): Promise<void> {
     const dest = this.pathOf(key);
+    await syncFile(localPath);
     await mkdirDurable(dirname(dest));
     await rename(localPath, dest);
     // The move is on disk once the new name is (what the store records next points at it).
@@ -32,6 +33,7 @@ export class LocalBlobStore implements BlobStore {
   async putDir(prefix: string, localDir: string): Promise<void> {
     const dest = this.pathOf(prefix.replace(/\/+$/, ""));
     if (dest === this.root) throw new Error("refusing to replace the blob store root");
+    await syncTree(localDir);
     await mkdirDurable(dirname(dest));
     // Swap in the new tree, then drop the old one: readers see the old tree or the whole new
     // one (or, for an instant, nothing), never a partly written tree.
@@ -73,4 +75,14 @@ export class LocalBlobStore implements BlobStore {
   static filesDir(dataDir: string): string {
     return join(dataDir, "files");
   }
+}
+
+/** Flushes every file of a tree and every directory's entries (an HLS output, say). */
+async function syncTree(dir: string): Promise<void> {
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await syncTree(p);
+    else if (e.isFile()) await syncFile(p);
+  }
+  await syncDir(dir);
 }

@@ -9,9 +9,14 @@ import type { EventConfig, NewEvent } from "../store/types.js";
 export class EventHub {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  notify(appId: number): void {
+  /**
+   * Events of appId were written. Given the events, the push dispatcher is woken only for a
+   * callback to make: otherwise every finished task of a PULL application (the default) would
+   * cost it a claim transaction that finds nothing.
+   */
+  notify(appId: number, written?: readonly Pick<NewEvent, "delivery">[]): void {
     this.emitter.emit(`app:${appId}`);
-    this.emitter.emit("any");
+    if (!written || written.some((e) => e.delivery === "PUSH")) this.emitter.emit("any");
   }
 
   /** Resolves when an event for appId is written, or after ms. */

@@ -17,6 +17,7 @@ import {
   type SubTaskType,
 } from "./subtasks/index.js";
 import { findTemplate } from "./templates/index.js";
+import { parseUv, textPayload, type MarkSpec } from "./digitalMarks.js";
 
 export interface ResolvedWatermark {
   /** The WatermarkInput as the client sent it. */
@@ -32,6 +33,8 @@ export interface SubTask {
   /** The template resolved when the task was submitted; later edits do not change a queued task. */
   template: Record<string, any>;
   watermarks: ResolvedWatermark[];
+  /** The digital watermark a transcode embeds. */
+  mark?: MarkSpec;
   status: "PROCESSING" | "SUCCESS" | "FAIL";
   errCode: number;
   errCodeExt: string;
@@ -155,9 +158,12 @@ function refuseUnsupported(set: string, input: Record<string, any>): void {
   const on = (v: any) => v && typeof v === "object" && (v.Switch === "ON" || v.Definition);
   const nonEmpty = (v: any) => Array.isArray(v) && v.length > 0;
   const refused: string[] = [];
-  if (on(input.TraceWatermark)) refused.push("TraceWatermark");
-  if (on(input.CopyRightWatermark)) refused.push("CopyRightWatermark");
-  if (on(input.BlindWatermark)) refused.push("BlindWatermark");
+  // Transcodes carry digital watermarks (digitalMarks.ts); adaptive streaming does not yet.
+  if (set !== "TranscodeTaskSet") {
+    if (on(input.TraceWatermark)) refused.push("TraceWatermark");
+    if (on(input.CopyRightWatermark)) refused.push("CopyRightWatermark");
+    if (on(input.BlindWatermark)) refused.push("BlindWatermark");
+  }
   if (nonEmpty(input.MosaicSet)) refused.push("MosaicSet");
   if (nonEmpty(input.HeadTailSet)) refused.push("HeadTailSet");
   if (nonEmpty(input.SubtitleInfoSet) || nonEmpty(input.SubtitleSet)) refused.push("subtitles");
@@ -174,6 +180,57 @@ export interface ProcedureRequest {
   /** The request (or procedure template) whose AiRecognitionTask / AiContentReviewTask are run. */
   ai?: Record<string, any>;
   tasksNotifyMode?: string;
+  /** ProcessMedia's ExtInfo: {"Uv": "5E678F"} gives trace watermarks their player id. */
+  extInfo?: string;
+}
+
+/** The one digital watermark of a transcode input (TraceWatermark, CopyRightWatermark or BlindWatermark). */
+async function resolveMark(
+  deps: Deps,
+  r: ProcedureRequest,
+  input: Record<string, any>,
+): Promise<MarkSpec | undefined> {
+  const trace = input.TraceWatermark?.Switch === "ON";
+  const copyRight = input.CopyRightWatermark && typeof input.CopyRightWatermark === "object";
+  const blind = input.BlindWatermark && typeof input.BlindWatermark === "object";
+  if ([trace, copyRight, blind].filter(Boolean).length > 1)
+    throw errors.invalidParameterValue(
+      "TranscodeTaskSet",
+      "A transcode carries one digital watermark: TraceWatermark, CopyRightWatermark or BlindWatermark.",
+    );
+  if (trace) {
+    let ext: Record<string, unknown> = {};
+    try {
+      ext = r.extInfo ? (JSON.parse(r.extInfo) as Record<string, unknown>) : {};
+    } catch {
+      throw errors.invalidParameterValue("ExtInfo", "ExtInfo must be JSON.");
+    }
+    const uv = parseUv(ext?.Uv);
+    return { kind: "Trace", payload: parseInt(uv, 16), value: uv };
+  }
+  if (copyRight) {
+    const text = input.CopyRightWatermark.Text;
+    if (typeof text !== "string" || !text || [...text].length > 200)
+      throw errors.invalidParameterValue(
+        "CopyRightWatermark.Text",
+        "CopyRightWatermark.Text must have 1 to 200 characters.",
+      );
+    return { kind: "CopyRight", payload: await textPayload(deps, r.appId, "CopyRight", text), value: text };
+  }
+  if (blind) {
+    const def = input.BlindWatermark.Definition;
+    const t = await findTemplate(deps, r.appId, "BlindWatermark", def);
+    if (!t)
+      throw errors.invalidParameterValue("Definition", `BlindWatermark: template ${def} does not exist.`);
+    const text = String(t.TextContent ?? "");
+    return {
+      kind: "Blind",
+      payload: await textPayload(deps, r.appId, "Blind", text),
+      value: text,
+      definition: Number(def),
+    };
+  }
+  return undefined;
 }
 
 /** Checks a MediaProcessTask and resolves its templates; ApiErrors for anything the cloud would refuse. */
@@ -207,11 +264,13 @@ export async function prepareProcedure(deps: Deps, r: ProcedureRequest): Promise
           );
         watermarks.push({ input: w, template: wt });
       }
+      const mark = kind.type === "Transcode" ? await resolveMark(deps, r, input) : undefined;
       subtasks.push({
         type: kind.type,
         input,
         template,
         watermarks,
+        ...(mark ? { mark } : {}),
         status: "PROCESSING",
         errCode: 0,
         errCodeExt: "",

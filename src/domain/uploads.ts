@@ -267,7 +267,7 @@ async function finishCommit(deps: Deps, s: UploadSessionRow): Promise<CommittedU
     throw errors.failedOperation(undefined, "This upload was committed by another request meanwhile.");
   }
   await rm(dir, { recursive: true, force: true });
-  if (events.length) deps.events.notify(s.appId);
+  if (events.length) deps.events.notify(s.appId, events);
   if (tasks.length) deps.wakeWorkers();
   deps.log.info(
     { appId: s.appId, fileId, bytes: probed.metaData.Size, procedure: procedure?.taskId },

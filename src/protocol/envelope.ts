@@ -5,7 +5,17 @@ import { ApiError } from "./errors.js";
 
 /** An action's response already shaped and serialized (without RequestId), e.g. from a cache. */
 export class SerializedResponse {
+  private head: string | undefined;
   constructor(readonly json: string) {}
+
+  /** `{"Response":{<fields>,"RequestId":` (cached: a cached answer is sent many times). */
+  get envelopeHead(): string {
+    if (this.head === undefined) {
+      const fields = this.json.slice(1, -1);
+      this.head = `{"Response":{${fields}${fields ? "," : ""}"RequestId":`;
+    }
+    return this.head;
+  }
 }
 
 /** Shapes an action's response fields against the spec's output type and serializes them. */
@@ -14,8 +24,7 @@ export function serializeResponse(action: string, response: Record<string, unkno
 }
 
 export function okBody(response: SerializedResponse, requestId: string): string {
-  const fields = response.json.slice(1, -1);
-  return `{"Response":{${fields}${fields ? "," : ""}"RequestId":${JSON.stringify(requestId)}}}`;
+  return `${response.envelopeHead}${JSON.stringify(requestId)}}}`;
 }
 
 export function errorBody(err: ApiError, requestId: string): string {

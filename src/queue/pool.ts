@@ -55,6 +55,11 @@ export interface TaskHandler {
    * given the state it saved. Must not remove what the media item still references.
    */
   discard?(deps: Deps, task: TaskRow, state: Record<string, unknown>): Promise<void>;
+  /**
+   * Removes what runs kept for a later run (the pieces of segmented sub-tasks), once none will
+   * come: the task was given up or aborted before it ran again.
+   */
+  leftovers?(deps: Deps, task: TaskRow): Promise<void>;
 }
 
 /** The abort reason of a task whose abort was requested (ManageTask, DeleteMedia). */
@@ -230,7 +235,7 @@ export class WorkerPool {
       const events = await taskEvents(deps, finished);
       const r = await store.finishTask(task.taskId, this.owner, done, { ...effects, events });
       if (r === "finished") {
-        if (events.length) deps.events.notify(task.appId);
+        if (events.length) deps.events.notify(task.appId, events);
         if (effects.insertTasks?.length) deps.wakeWorkers();
         if (status === "ABORTED") await discard(state);
       } else if (r !== "lost") {
@@ -258,8 +263,15 @@ export class WorkerPool {
           log.warn({ err, taskId: task.taskId }, "discarding an aborted task's outputs failed"),
         );
 
+    const leftovers = () =>
+      handler
+        ?.leftovers?.(deps, task)
+        .catch((err) => log.warn({ err, taskId: task.taskId }, "removing what earlier runs kept failed"));
     // Its abort was requested while the worker that ran it died.
-    if (task.abortRequest !== null) return void (await aborted(task.state));
+    if (task.abortRequest !== null) {
+      await aborted(task.state);
+      return void (await leftovers());
+    }
     if (task.attempts > config.maxTaskAttempts) {
       await finish(
         TaskErrCode.internal,
@@ -267,7 +279,7 @@ export class WorkerPool {
         `The task was interrupted ${task.attempts - 1} times and was given up.`,
         task.state,
       );
-      return;
+      return void (await leftovers());
     }
     if (!handler) {
       await finish(
@@ -327,7 +339,7 @@ export class WorkerPool {
           this.state,
           events,
         );
-        if (lease !== "lost" && events?.length) deps.events.notify(task.appId);
+        if (lease !== "lost" && events?.length) deps.events.notify(task.appId, events);
         // Only this answer stops the caller (a timeout lets it record what is left as failed).
         if (lease !== "held") {
           onLease(lease);

@@ -5,7 +5,8 @@ import { discardComposeMedia, runComposeMedia } from "./composeMedia.js";
 import { discardEditMedia, runEditMedia } from "./editMedia.js";
 import { discardFastClipMedia, runFastClipMedia } from "./fastClipMedia.js";
 import { runFileAttributes } from "./fileAttributes.js";
-import { discardProcedure, runProcedure } from "./procedure.js";
+import { runExtractMark } from "./extractMark.js";
+import { discardProcedure, procedureLeftovers, runProcedure } from "./procedure.js";
 import { discardPullUpload, runPullUpload } from "./pullUpload.js";
 import { runQualityInspect } from "./qualityInspect.js";
 import { runRebuild } from "./rebuild.js";
@@ -17,7 +18,7 @@ import { discardSplitMedia, runSplitMedia } from "./splitMedia.js";
 const HANDLERS = {
   PullUpload: Object.assign(runPullUpload, { discard: discardPullUpload }),
   DescribeFileAttributesTask: runFileAttributes,
-  Procedure: Object.assign(runProcedure, { discard: discardProcedure }),
+  Procedure: Object.assign(runProcedure, { discard: discardProcedure, leftovers: procedureLeftovers }),
   QualityInspect: runQualityInspect,
   QualityEnhance: Object.assign(runRebuild, { discard: discardNewMedia }),
   RebuildMedia: Object.assign(runRebuild, { discard: discardNewMedia }),
@@ -27,6 +28,9 @@ const HANDLERS = {
   ComposeMedia: Object.assign(runComposeMedia, { discard: discardComposeMedia }),
   FastClipMedia: Object.assign(runFastClipMedia, { discard: discardFastClipMedia }),
   ReviewAudioVideo: runReviewAudioVideo,
+  ExtractTraceWatermark: runExtractMark,
+  ExtractCopyRightWatermark: runExtractMark,
+  ExtractBlindWatermark: runExtractMark,
 } satisfies Record<TaskTypeName, TaskHandler>;
 
 export const taskHandlers: ReadonlyMap<string, TaskHandler> = new Map(Object.entries(HANDLERS));

@@ -9,8 +9,8 @@ import { blobKey } from "../blobs/types.js";
 import type { Deps } from "../domain/deps.js";
 import { ingestedMedia } from "../domain/media.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
-import { processCpus } from "../media/cpus.js";
 import { taskFailureOf } from "./failures.js";
+import { jobContext } from "./newMedia.js";
 
 export interface MediaSource {
   media: MediaRow;
@@ -34,13 +34,7 @@ export async function withMediaSource<T>(
   if (!media || !media.blobKey || !(await deps.blobs.stat(media.blobKey)))
     throw new TaskFailure(TaskErrCode.sourceFile, "SourceFileError", "The source file no longer exists.");
   const copy = await deps.blobs.openLocal(media.blobKey);
-  let job: jobs.JobContext = {
-    tools: deps.tools,
-    signal: ctx.signal,
-    timeoutMs: deps.config.subtaskTimeoutMs,
-    cpus: processCpus(deps.config.cpus),
-    onProgress: (p) => ctx.update({ progress: Math.min(99, Math.floor(p)) }),
-  };
+  let job = jobContext(ctx);
   try {
     // Probed once here; the job reuses it instead of starting its own ffprobe.
     const raw = await probeMediaRaw(deps.tools, copy.path, 60_000, ctx.signal, "media file");

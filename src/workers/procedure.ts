@@ -10,13 +10,20 @@ import { makeEvent } from "../domain/events.js";
 import { blobRef } from "../domain/blobrefs.js";
 import { type ProcedureInput, type ProcedureState, type SubTask } from "../domain/procedure.js";
 import { procedureEvent } from "../domain/tasktypes/procedure.js";
+import { markKey, type MarkSpec } from "../domain/digitalMarks.js";
 import { processCpus } from "../media/cpus.js";
 import * as jobs from "../media/jobs/index.js";
 import { probeMedia, probeMediaRaw, type ProbedMedia } from "../media/probe.js";
 import { TaskErrCode } from "../protocol/errors.js";
 import type { Deps } from "../domain/deps.js";
 import { taskFailureOf } from "./failures.js";
-import { segmentedAdaptive, segmentedTranscode, segmentSettings, type SegmentedRun } from "./segments.js";
+import {
+  dropPieces,
+  segmentedAdaptive,
+  segmentedTranscode,
+  segmentSettings,
+  type SegmentedRun,
+} from "./segments.js";
 import { contentReview, recognize } from "./ai.js";
 import type { MediaPart, TaskEffects, TaskRow } from "../store/types.js";
 import { TaskTimeout, type TaskContext, type TaskResult } from "../queue/pool.js";
@@ -106,11 +113,17 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     const ext = jobs.containerExtension(t.Container);
     const blobs = env.ctx.deps.blobs;
     const watermarks = await watermarksOf(env, sub);
+    const mark = sub.mark;
     const common = {
       startTimeOffset: sub.input.StartTimeOffset,
       endTimeOffset: sub.input.EndTimeOffset,
       watermarks,
       sourceDuration: env.probed.metaData.Duration,
+      digitalMark: mark && {
+        key: markKey(env.ctx.deps, env.ctx.task.appId, mark.kind),
+        payload: mark.payload,
+        dir: env.scratch,
+      },
     };
     // A long source in pieces on any worker (OPENVOD_SEGMENT_SECONDS), else one ffmpeg here.
     const cuts = await jobs.planTranscodeCuts(env.job, env.source, t, common, segmentSettings(env.ctx.deps));
@@ -132,7 +145,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
       await blobs.putDir(prefix, dir);
       key = `${prefix}/v.f${def}.m3u8`;
       return {
-        output: transcodeItem(key, def, probed, size, md5),
+        output: transcodeItem(key, def, probed, size, md5, mark),
         part: { definition: def, blobs: [prefix + "/"] },
       };
     }
@@ -142,7 +155,10 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
     md5 = await md5Of(file);
     key = blobKey(env.ctx.task.appId, env.ctx.task.fileId, `v.f${def}.${ext}`);
     await blobs.putFile(key, file);
-    return { output: transcodeItem(key, def, probed, size, md5), part: { definition: def, blobs: [key] } };
+    return {
+      output: transcodeItem(key, def, probed, size, md5, mark),
+      part: { definition: def, blobs: [key] },
+    };
   },
 
   async AnimatedGraphics(env, sub) {
@@ -311,7 +327,7 @@ const RUNNERS: Record<SubTask["type"], (env: RunEnv, sub: SubTask) => Promise<Pr
 };
 
 function segmentedRun(env: RunEnv): SegmentedRun {
-  return { ctx: env.ctx, job: env.job, name: `sub-${env.index}`, source: env.source, scratch: env.scratch };
+  return { ctx: env.ctx, job: env.job, name: segmentJobName(env.index), source: env.source, scratch: env.scratch };
 }
 
 function relative(dir: string, file: string): string {
@@ -324,6 +340,7 @@ function transcodeItem(
   probed: ProbedMedia,
   size: number,
   md5: string,
+  mark?: MarkSpec,
 ): Record<string, any> {
   const m = probed.metaData;
   return {
@@ -338,8 +355,9 @@ function transcodeItem(
     Container: m.Container,
     VideoStreamSet: m.VideoStreamSet,
     AudioStreamSet: m.AudioStreamSet,
-    DigitalWatermarkType: "None",
-    CopyRightWatermarkText: "",
+    DigitalWatermarkType: mark?.kind === "Trace" || mark?.kind === "CopyRight" ? mark.kind : "None",
+    CopyRightWatermarkText: mark?.kind === "CopyRight" ? mark.value : "",
+    ...(mark?.kind === "Blind" ? { BlindWatermarkDefinition: mark.definition } : {}),
   };
 }
 
@@ -372,6 +390,16 @@ export async function discardProcedure(deps: Deps, task: TaskRow, state: Record<
     ])
       if (!kept.has(key)) await deps.blobs.remove(key);
   }
+}
+
+/** A sub-task's segment job: its place in the task. */
+const segmentJobName = (index: number) => `sub-${index}`;
+
+/** The pieces its segmented sub-tasks kept for a later run (see src/workers/segments.ts). */
+export async function procedureLeftovers(deps: Deps, task: TaskRow) {
+  const { subtasks } = task.input as unknown as ProcedureInput;
+  for (let i = 0; i < subtasks.length; i++)
+    await dropPieces(deps, task.taskId, task.appId, task.fileId, segmentJobName(i));
 }
 
 export async function runProcedure(ctx: TaskContext): Promise<TaskResult> {

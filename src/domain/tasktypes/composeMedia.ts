@@ -2,7 +2,7 @@
 import type { ComposeMediaTask } from "../../schema/api-types.js";
 import type { MediaRow } from "../../store/types.js";
 import { mediaOutput } from "../media.js";
-import { completionEvent, editTaskStatus, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, editTaskStatus, type Fields, type TaskKind } from "./kind.js";
 
 export interface ComposeMediaInput {
   /** The request's Tracks, Canvas and Output, as checked by the action. */
@@ -28,16 +28,10 @@ export const composeMedia: TaskKind = {
     const input = task.input as unknown as ComposeMediaInput;
     const media = (task.state as ComposeMediaState).media;
     return {
-      TaskId: task.taskId,
-      Status: editTaskStatus(task),
-      ErrCode: task.errCode,
-      Message: task.message,
-      Progress: taskProgress(task),
+      ...commonFields<ComposeMediaTask>(task, editTaskStatus(task)),
       Input: { Tracks: input.Tracks, Canvas: input.Canvas, Output: input.Output },
       Output: media ? mediaOutput(media, urls) : undefined,
       MetaData: media?.metaData ?? null,
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
     } satisfies Fields<ComposeMediaTask>;
   },
   events: (task, _config, urls) => [

@@ -3,7 +3,7 @@
 import type { EditMediaTask } from "../../schema/api-types.js";
 import type { MediaRow } from "../../store/types.js";
 import { mediaOutput } from "../media.js";
-import { completionEvent, editTaskStatus, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, editTaskStatus, type Fields, type TaskKind } from "./kind.js";
 
 export interface EditMediaInput {
   FileInfos: { FileId: string; StartTimeOffset: number; EndTimeOffset: number }[];
@@ -35,19 +35,13 @@ export const editMedia: TaskKind = {
     const input = task.input as unknown as EditMediaInput;
     const state = task.state as EditMediaState;
     return {
-      TaskId: task.taskId,
-      Status: editTaskStatus(task),
-      ErrCode: task.errCode,
+      ...commonFields<EditMediaTask>(task, editTaskStatus(task)),
       ErrCodeExt: task.errCodeExt,
-      Message: task.message,
-      Progress: taskProgress(task),
       Input: { InputType: "File", FileInfoSet: input.FileInfos, StreamInfoSet: [] },
       Output: state.media ? mediaOutput(state.media, urls) : undefined,
       MetaData: state.media?.metaData,
       ProcedureTaskId: state.procedureTaskId ?? "",
       ReviewAudioVideoTaskId: "",
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
     } satisfies Fields<EditMediaTask>;
   },
   events: (task, _config, urls) => [

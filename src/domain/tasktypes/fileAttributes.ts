@@ -1,7 +1,7 @@
 // DescribeFileAttributes: the hashes of a media item's original file (src/workers/fileAttributes.ts).
 import { TASK_ID_KIND } from "../ids.js";
 import type { DescribeFileAttributesTask } from "../../schema/api-types.js";
-import { completionEvent, subTaskStatus, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, subTaskStatus, type Fields, type TaskKind } from "./kind.js";
 
 /** What a DescribeFileAttributes task keeps in its state. */
 export interface FileAttributesState {
@@ -16,16 +16,10 @@ export const fileAttributes: TaskKind = {
   view(task) {
     const output = (task.state as FileAttributesState).output;
     return {
-      TaskId: task.taskId,
-      Status: subTaskStatus(task),
-      ErrCode: task.errCode,
+      ...commonFields<DescribeFileAttributesTask>(task, subTaskStatus(task)),
       ErrCodeExt: task.errCodeExt,
-      Message: task.message,
-      Progress: taskProgress(task),
       FileId: task.fileId,
       Output: output ?? null,
-      SessionId: task.sessionId,
-      SessionContext: task.sessionContext,
     } satisfies Fields<DescribeFileAttributesTask>;
   },
   events: (task, _config, urls) => [

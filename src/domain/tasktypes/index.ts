@@ -3,6 +3,7 @@
 // compiler refuses a type without one), and the actions that submit it.
 import { composeMedia } from "./composeMedia.js";
 import { editMedia } from "./editMedia.js";
+import { extractBlindWatermark, extractCopyRightWatermark, extractTraceWatermark } from "./extractMarks.js";
 import { fastClipMedia } from "./fastClipMedia.js";
 import { fileAttributes } from "./fileAttributes.js";
 import type { TaskKind } from "./kind.js";
@@ -28,6 +29,9 @@ export const TASK_KINDS = {
   ComposeMedia: composeMedia,
   FastClipMedia: fastClipMedia,
   ReviewAudioVideo: reviewAudioVideo,
+  ExtractTraceWatermark: extractTraceWatermark,
+  ExtractCopyRightWatermark: extractCopyRightWatermark,
+  ExtractBlindWatermark: extractBlindWatermark,
 } as const satisfies Record<string, TaskKind>;
 
 export type TaskTypeName = keyof typeof TASK_KINDS;

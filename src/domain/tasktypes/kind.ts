@@ -24,6 +24,29 @@ export interface TaskKind {
  */
 export type Fields<T> = { [K in keyof T]?: unknown };
 
+/** The members of a spec task payload that every task type reports the same way. */
+type CommonKey = "TaskId" | "Status" | "ErrCode" | "Message" | "Progress" | "SessionId" | "SessionContext";
+
+/**
+ * Those members of task's payload, given its Status (each family of types has its own
+ * vocabulary). T is the payload's spec type: one that lacks any of them does not compile.
+ */
+export function commonFields<T>(
+  task: TaskRow,
+  status: string,
+  ..._specHasThemAll: CommonKey extends keyof T ? [] : [never]
+): Record<CommonKey, unknown> {
+  return {
+    TaskId: task.taskId,
+    Status: status,
+    ErrCode: task.errCode,
+    Message: task.message,
+    Progress: taskProgress(task),
+    SessionId: task.sessionId,
+    SessionContext: task.sessionContext,
+  };
+}
+
 /** Progress as clients see it: the stored percentage, 100 once finished. */
 export function taskProgress(task: TaskRow): number {
   if (task.status === "FINISH") return 100;

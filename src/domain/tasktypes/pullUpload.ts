@@ -4,7 +4,7 @@ import { TASK_ID_KIND } from "../ids.js";
 import { fileUploadEvent } from "../ingest.js";
 import { mediaBasicInfo } from "../media.js";
 import type { PullUploadTask } from "../../schema/api-types.js";
-import { completionEvent, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, type Fields, type TaskKind } from "./kind.js";
 
 /** What a PullUpload task keeps in its state once the media item exists. */
 export interface PullState {
@@ -21,19 +21,13 @@ export const pullUpload: TaskKind = {
   view(task, urls) {
     const media = (task.state as PullState).media;
     return {
-      TaskId: task.taskId,
-      Status: task.status,
-      ErrCode: task.errCode,
-      Message: task.message,
+      ...commonFields<PullUploadTask>(task, task.status),
       FileId: media?.fileId ?? "",
       MediaBasicInfo: media ? mediaBasicInfo(media, urls) : null,
       MetaData: media?.metaData ?? {},
       FileUrl: media ? urls.file(media.blobKey) : "",
       ProcedureTaskId: (task.state as PullState).procedureTaskId ?? "",
       ReviewAudioVideoTaskId: "",
-      SessionContext: task.sessionContext,
-      SessionId: task.sessionId,
-      Progress: taskProgress(task),
     } satisfies Fields<PullUploadTask>;
   },
   events(task, config, urls) {

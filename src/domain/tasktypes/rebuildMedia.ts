@@ -4,7 +4,7 @@ import type { RebuildMediaTask } from "../../schema/api-types.js";
 import type { TaskRow } from "../../store/types.js";
 import type { Urls } from "../deps.js";
 import type { TemplateBody } from "../templates/types.js";
-import { completionEvent, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, type Fields, type TaskKind } from "./kind.js";
 import { mediaOutput, outputMetaData } from "./mediaOutput.js";
 
 /** What a rebuild runs, fixed at submission (a template changed later does not change it). */
@@ -29,17 +29,11 @@ export interface RebuildInput {
 /** The payload of both rebuild task types (QualityEnhanceTask and RebuildMediaTask share it). */
 export function rebuildView(task: TaskRow, urls: Urls, shownInput: TemplateBody) {
   return {
-    TaskId: task.taskId,
-    Status: task.status,
-    ErrCode: task.errCode,
-    Message: task.message,
+    ...commonFields<RebuildMediaTask>(task, task.status),
     ErrCodeExt: task.errCodeExt,
-    Progress: taskProgress(task),
     Input: shownInput,
     Output: mediaOutput(task, urls) ?? {},
     MetaData: outputMetaData(task) ?? {},
-    SessionId: task.sessionId,
-    SessionContext: task.sessionContext,
   };
 }
 

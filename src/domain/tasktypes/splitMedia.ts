@@ -2,7 +2,7 @@
 import type { SplitMediaTask, SplitMediaTaskSegmentInfo } from "../../schema/api-types.js";
 import type { MediaRow } from "../../store/types.js";
 import { mediaBasicInfo } from "../media.js";
-import { completionEvent, editTaskStatus, taskProgress, type Fields, type TaskKind } from "./kind.js";
+import { commonFields, completionEvent, editTaskStatus, type Fields, type TaskKind } from "./kind.js";
 
 export interface SplitSegment {
   StartTimeOffset: number;
@@ -32,11 +32,8 @@ export const splitMedia: TaskKind = {
     const input = task.input as unknown as SplitMediaInput;
     const outputs = (task.state as SplitMediaState).outputs;
     return {
-      TaskId: task.taskId,
-      Status: editTaskStatus(task),
+      ...commonFields<SplitMediaTask>(task, editTaskStatus(task)),
       ErrCodeExt: task.errCodeExt,
-      ErrCode: task.errCode,
-      Message: task.message,
       FileInfoSet: input.Segments.map((s, i) => {
         const out = outputs?.[i];
         return {
@@ -54,9 +51,6 @@ export const splitMedia: TaskKind = {
           ReviewAudioVideoTaskId: "",
         } satisfies Fields<SplitMediaTaskSegmentInfo>;
       }),
-      SessionContext: task.sessionContext,
-      SessionId: task.sessionId,
-      Progress: taskProgress(task),
     } satisfies Fields<SplitMediaTask>;
   },
   events: (task, _config, urls) => [

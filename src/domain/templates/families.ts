@@ -11,7 +11,7 @@ import {
   containerType,
 } from "./av.js";
 import { mergeFamily } from "./merge.js";
-import { PRESETS } from "./presets.js";
+import { PRESETS, STILL_DEFAULTS } from "./presets.js";
 import {
   checkFields,
   invalid,
@@ -191,15 +191,6 @@ const adaptiveDynamicStreaming: FamilyDescriptor = {
 
 const FILL_TYPES = oneOf("stretch", "black", "white", "gauss");
 const IMAGE_FORMATS = oneOf("jpg", "png", "webp");
-const STILL_DEFAULTS = {
-  Name: "",
-  Comment: "",
-  Width: 0,
-  Height: 0,
-  ResolutionAdaptive: "open",
-  Format: "jpg",
-  FillType: "black",
-};
 const STILL_RULES: RuleTable = {
   ...NAME_AND_COMMENT,
   Width: zeroOr(32, 4096),

@@ -12,6 +12,7 @@ import { checkMediaProcessTask, procedure } from "./procedure.js";
 import { checkFields, invalid, oneOf, range } from "./rules.js";
 import type { FamilyContext, FamilyDescriptor, TemplateBody, TemplateFamily } from "./types.js";
 import { watermark } from "./watermark.js";
+import { blindWatermark } from "./blindWatermark.js";
 import { qualityInspect } from "./qualityInspect.js";
 import { enhanceMedia, rebuildMedia } from "./rebuild.js";
 import { aiAnalysis, aiRecognition, review } from "./ai.js";
@@ -34,6 +35,7 @@ export const FAMILIES: Readonly<Record<TemplateFamily, FamilyDescriptor>> = {
   AIRecognition: aiRecognition,
   AIAnalysis: aiAnalysis,
   Review: review,
+  BlindWatermark: blindWatermark,
 } satisfies Record<TemplateFamily, FamilyDescriptor>;
 
 for (const [name, d] of Object.entries(FAMILIES))

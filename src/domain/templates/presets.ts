@@ -113,7 +113,9 @@ const adaptive = (Definition: number, Name: string, Format: string, SegmentType:
   SegmentType,
 });
 
-const still = {
+/** A custom still-picture template's defaults (snapshots, samples, sprites), presets' too. */
+export const STILL_DEFAULTS = {
+  Name: "",
   Comment: "",
   Width: 0,
   Height: 0,
@@ -141,15 +143,15 @@ const animated = (Definition: number, Format: string): TemplateBody => ({
  */
 export const PRESETS = {
   Transcode: TRANSCODE,
-  SnapshotByTimeOffset: [{ Definition: 10, Name: "TimepointScreenshot", ...still }],
+  SnapshotByTimeOffset: [{ Definition: 10, ...STILL_DEFAULTS, Name: "TimepointScreenshot" }],
   SampleSnapshot: [
-    { Definition: 10, Name: "SampleScreenshot", ...still, SampleType: "Percent", SampleInterval: 10 },
+    { Definition: 10, ...STILL_DEFAULTS, Name: "SampleScreenshot", SampleType: "Percent", SampleInterval: 10 },
   ],
   ImageSprite: [
     {
       Definition: 10,
+      ...STILL_DEFAULTS,
       Name: "SpriteScreenshot",
-      ...still,
       Width: 142,
       Height: 80,
       SampleType: "Percent",

@@ -42,11 +42,20 @@ export async function checkMediaProcessTask(
         await exists(find, "Watermark", "watermark", w.Definition, `${at}WatermarkSet.${j}.`);
       if (item.HeadTailSet?.length)
         throw invalid("Definition", `${at}HeadTailSet: head/tail templates are not supported by openvod.`);
-      if (item.BlindWatermark)
-        throw invalid(
-          "Definition",
-          `${at}BlindWatermark: blind watermark templates are not supported by openvod.`,
+      if (item.BlindWatermark) {
+        if (set !== "TranscodeTaskSet")
+          throw invalid(
+            "Definition",
+            `${at}BlindWatermark: only transcodes carry blind watermarks in openvod.`,
+          );
+        await exists(
+          find,
+          "BlindWatermark",
+          "blind watermark",
+          item.BlindWatermark.Definition,
+          `${at}BlindWatermark.`,
         );
+      }
     }
   }
 }

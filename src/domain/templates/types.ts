@@ -16,7 +16,8 @@ export type TemplateFamily =
   | "EnhanceMedia"
   | "AIRecognition"
   | "AIAnalysis"
-  | "Review";
+  | "Review"
+  | "BlindWatermark";
 
 /** A template as its Describe item shows it (without Type and times), plus private "_" keys. */
 export type TemplateBody = Record<string, any>;

@@ -188,6 +188,29 @@ export function threadArgs(threads: number): { global: string[]; input: string[]
 }
 
 /**
+ * Input and filter options that decode the source's video as `width` x `height` grey frames
+ * (area-averaged) at `fps`: what the pixel analyses in JavaScript read, as small as they can be.
+ */
+export function greyFrameArgs(
+  t: { global: string[]; input: string[] },
+  src: SourceInfo,
+  fps: string,
+  width: number,
+  height: number,
+): string[] {
+  return [
+    ...t.global,
+    ...t.input,
+    "-i",
+    `file:${src.absolute}`,
+    "-map",
+    `0:${src.videoIndex}`,
+    "-vf",
+    `fps=${fps},scale=${width}:${height}:flags=area,format=gray`,
+  ];
+}
+
+/**
  * Probes an output and fails with 60000 when it is clearly shorter than what the source
  * promised: ffmpeg exits 0 on some truncated inputs (a faststart mp4 cut short reads as
  * "partial file"), which must not pass for a complete transcode. Returns the probe, so that the

@@ -46,3 +46,4 @@ export {
   type SegmentSettings,
 } from "./segments.js";
 export { pickCover, type CoverPick } from "./cover.js";
+export { extractMark, type Detection } from "./extractMark.js";

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ProbedMedia } from "../probe.js";
-import { ffmpeg, JobProgress } from "./ffmpeg.js";
+import { ffmpeg, greyFrameArgs, JobProgress } from "./ffmpeg.js";
 import { runJob, type Job } from "./job.js";
 import { transcode } from "./transcode.js";
 import type { JobContext, Template } from "./types.js";
@@ -115,14 +115,7 @@ async function sampleAndFind(
   const rate = SAMPLES / Math.max(0.1, src.duration || 1);
   await ffmpeg(ctx, budget, src, {
     args: [
-      ...t.global,
-      ...t.input,
-      "-i",
-      `file:${src.absolute}`,
-      "-map",
-      `0:${src.videoIndex}`,
-      "-vf",
-      `fps=${rate.toFixed(6)},scale=${w}:${h}:flags=area,format=gray`,
+      ...greyFrameArgs(t, src, rate.toFixed(6), w, h),
       "-frames:v",
       String(SAMPLES),
       "-f",

@@ -25,6 +25,7 @@ import { addScale, FilterGraph, targetGeometry } from "./geometry.js";
 import { measureHls } from "./hls.js";
 import { badParameter, type JobContext, type Template, type Watermark } from "./types.js";
 import { planWatermarks } from "./watermark.js";
+import { planDigitalMark, type DigitalMark } from "./digitalMark.js";
 import type { ProbedMedia } from "../probe.js";
 import { FFMPEG_COMMON_ARGS, writeAtomically } from "../run.js";
 
@@ -44,6 +45,8 @@ export interface TranscodeOptions {
   filteredFps?: number;
   /** Filters on the audio (denoise, loudness). */
   audioFilters?: string[];
+  /** An invisible digital watermark (digitalMark.ts); its pattern file is written in `dir`. */
+  digitalMark?: DigitalMark & { dir: string };
 }
 
 /** One transcode as ffmpeg options: everything but the muxer options and the output path. */
@@ -120,6 +123,19 @@ async function planTranscode(
     ];
     let pad = addScale(g, `0:${src.videoIndex}`, geo, pre, color.post);
     pad = wm.apply(g, pad, geo);
+    if (o.digitalMark) {
+      const firstInput = 1 + wm.inputArgs.filter((a) => a === "-i").length;
+      const dm = await planDigitalMark(
+        o.digitalMark,
+        o.digitalMark.dir,
+        win.start,
+        outDuration,
+        firstInput,
+        geo,
+      );
+      args.push(...dm.inputArgs);
+      pad = dm.apply(g, pad);
+    }
     args.push("-filter_complex", g.toString(), "-map", `[${pad}]`);
     const v = videoArgs({
       spec: "v:0",
