@@ -83,6 +83,9 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
       { text: "FREE GAMBLING NOW", from: 3.5, to: 5.5, y: 170 },
     ]);
     await makeTextClip(tools, join(dir, "clean.mp4"), 3, [{ text: "GOOD MORNING", from: 0, to: 3, y: 100 }]);
+    await makeTextClip(tools, join(dir, "long.mp4"), 60, [
+      { text: "STILL READING", from: 0, to: 60, y: 100 },
+    ]);
     await makeTextClip(tools, join(dir, "zh.mp4"), 5, [
       { text: "欢迎使用点播", from: 0.5, to: 2.5, y: 60, font: ZH_FONT },
       { text: "网上赌博广告", from: 3, to: 4.5, y: 170, font: ZH_FONT },
@@ -287,7 +290,8 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     const short = await startOpenvod({ env: { OPENVOD_SUBTASK_TIMEOUT_MS: "3000" } });
     try {
       const v = short.client();
-      const fileId = await pullItem(v, `${files.url}/texts.mp4`);
+      // 120 frames to read: more than 3 s of OCR on any machine (a quiet one reads ~4 frames/s).
+      const fileId = await pullItem(v, `${files.url}/long.mp4`);
       const { Definition } = await v.CreateAIRecognitionTemplate({
         OcrFullTextConfigure: { Switch: "ON" },
         ScreenshotInterval: 0.5,

@@ -8,9 +8,28 @@ import type { TaskContext } from "../queue/pool.js";
 import { blobKey } from "../blobs/types.js";
 import type { Deps } from "../domain/deps.js";
 import { ingestedMedia } from "../domain/media.js";
+import { findTemplate, type TemplateBody, type TemplateFamily } from "../domain/templates/index.js";
 import type { MediaRow, TaskRow } from "../store/types.js";
 import { taskFailureOf } from "./failures.js";
 import { jobContext } from "./newMedia.js";
+
+/** The template a queued task names; it may have been deleted since, which fails the task (InvalidParameterValue.Definition). */
+export async function templateOfTask(
+  deps: Deps,
+  appId: number,
+  family: TemplateFamily,
+  definition: number,
+  label: string,
+): Promise<TemplateBody> {
+  const template = await findTemplate(deps, appId, family, definition);
+  if (!template)
+    throw new TaskFailure(
+      TaskErrCode.badParameter,
+      "InvalidParameterValue.Definition",
+      `The ${label} template ${definition} no longer exists.`,
+    );
+  return template;
+}
 
 export interface MediaSource {
   media: MediaRow;

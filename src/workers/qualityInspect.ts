@@ -3,13 +3,11 @@
 // picture, missing streams).
 import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
-import { findTemplate } from "../domain/templates/index.js";
 import { inspectPlan } from "../domain/templates/qualityInspect.js";
 import type { QualityInspectInput, QualityInspectState } from "../domain/tasktypes/qualityInspect.js";
 import { inspectQuality, type InspectResult, type InspectSpan } from "../media/jobs/index.js";
-import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
-import { withMediaSource } from "./mediaJob.js";
+import { templateOfTask, withMediaSource } from "./mediaJob.js";
 
 /** The cloud lists at most 100 segments per finding type. */
 const MAX_SEGMENTS = 100;
@@ -61,13 +59,13 @@ export function inspectOutput(r: InspectResult): QualityInspectState["output"] {
 export async function runQualityInspect(ctx: TaskContext): Promise<TaskResult> {
   const { task, deps } = ctx;
   const input = task.input as unknown as QualityInspectInput;
-  const template = await findTemplate(deps, task.appId, "QualityInspect", input.Definition);
-  if (!template)
-    throw new TaskFailure(
-      TaskErrCode.badParameter,
-      "InvalidParameterValue.Definition",
-      `The QualityInspect template ${input.Definition} no longer exists.`,
-    );
+  const template = await templateOfTask(
+    deps,
+    task.appId,
+    "QualityInspect",
+    input.Definition,
+    "QualityInspect",
+  );
   return withMediaSource(ctx, input.FileId, async (src, job) => {
     const { probed } = src;
     const scratch = join(ctx.tmpDir, "inspect");

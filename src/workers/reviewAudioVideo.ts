@@ -3,12 +3,10 @@
 import { verdict, type ReviewSegment } from "../domain/ai/results.js";
 import { isoTime } from "../domain/ids.js";
 import { REVIEW_PARTS } from "../domain/media.js";
-import { findTemplate } from "../domain/templates/index.js";
 import type { ReviewAudioVideoInput, ReviewAudioVideoState } from "../domain/tasktypes/reviewAudioVideo.js";
-import { TaskErrCode, TaskFailure } from "../protocol/errors.js";
 import type { TaskContext, TaskResult } from "../queue/pool.js";
 import { review } from "./ai.js";
-import { withMediaSource } from "./mediaJob.js";
+import { templateOfTask, withMediaSource } from "./mediaJob.js";
 import type { JobContext } from "../media/jobs/types.js";
 import type { Deps } from "../domain/deps.js";
 
@@ -47,13 +45,7 @@ export async function reviewPicture(
 export async function runReviewAudioVideo(ctx: TaskContext): Promise<TaskResult> {
   const { task, deps } = ctx;
   const input = task.input as unknown as ReviewAudioVideoInput;
-  const template = await findTemplate(deps, task.appId, "Review", input.Definition);
-  if (!template)
-    throw new TaskFailure(
-      TaskErrCode.badParameter,
-      "InvalidParameterValue.Definition",
-      `The review template ${input.Definition} no longer exists.`,
-    );
+  const template = await templateOfTask(deps, task.appId, "Review", input.Definition, "review");
   return withMediaSource(ctx, input.FileId, async (src, job) => {
     let segments: ReviewSegment[] = [];
     if (input.ReviewContents.includes("Media"))
