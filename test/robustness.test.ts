@@ -182,7 +182,8 @@ describe("robust Procedure inputs", () => {
   it("corrupt original (random bytes): every sub-task fails with 60000", async () => {
     const f = original(ids.corrupt!);
     writeFileSync(f, randomBytes(statSync(f).size));
-    assertAllFailed(await run(ids.corrupt!, EVERYTHING), 60000, /could not|invalid|read/i);
+    // Now and then the bytes pass for a container that holds no stream: told apart, still 60000.
+    assertAllFailed(await run(ids.corrupt!, EVERYTHING), 60000, /could not|invalid|read|no audio or video stream/i);
     assertNoPartialFiles(ids.corrupt!);
   });
 
