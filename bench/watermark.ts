@@ -102,7 +102,7 @@ export async function benchWatermark(o: WatermarkOptions): Promise<WatermarkSumm
 
 export function reportWatermark(s: WatermarkSummary): string[] {
   return [
-    `9. Digital watermark on a ${s.seconds} s 1280x720 clip, preset 100010: marked transcode ${s.markedSeconds} s, ` +
+    `10. Digital watermark on a ${s.seconds} s 1280x720 clip, preset 100010: marked transcode ${s.markedSeconds} s, ` +
       `unmarked ${s.plainSeconds} s, ratio ${s.ratio} (goal ≤ ${s.goal}: ${s.goalMet ? "met" : "NOT met"}); ` +
       `PSNR (Y) marked vs unmarked ${s.psnrY} dB`,
     `   extraction ${s.extractSeconds} s, ${s.extractSecondsPerMinute} s per minute of video; ` +
