@@ -317,7 +317,6 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     await refusesEach(
       (b) => vod.CreateAIRecognitionTemplate(b),
       [
-        "FaceConfigure",
         "AsrFullTextConfigure",
         "AsrWordsConfigure",
         "AsrTranslateConfigure",
@@ -325,12 +324,6 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
         "HeadTailConfigure",
       ],
     );
-    // Face recognition's person samples: not built, answered as such.
-    const person = await vod
-      .CreatePersonSample({ Name: "x", Usages: ["Recognition"] } as any)
-      .catch((e) => e);
-    assert.equal(person.code, "UnsupportedOperation");
-    assert.match(person.message, /CreatePersonSample/);
     assert.equal(
       await codeOf(vod.ProcessMedia({ FileId: ids["clean.mp4"]!, AiAnalysisTask: { Definition: 10 } })),
       "InvalidParameterValue.AiAnalysisTaskDefinition",
