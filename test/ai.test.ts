@@ -345,6 +345,15 @@ describe("AI items without the AI packages", { skip: installed && "the AI packag
       .catch((e) => e);
     assert.equal(err.code, "UnsupportedOperation");
     assert.match(err.message, /OcrFullTextConfigure.*npm run install:ai/);
+    // Face recognition: its template item, and person sample pictures (which are described at once).
+    const face = await vod.CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON" } }).catch((e) => e);
+    assert.equal(face.code, "UnsupportedOperation");
+    assert.match(face.message, /FaceConfigure.*npm run install:ai/);
+    const person = await vod
+      .CreatePersonSample({ Name: "x", Usages: ["All"], FaceContents: ["/9j/4AAQ"] })
+      .catch((e) => e);
+    assert.equal(person.code, "UnsupportedOperation");
+    assert.match(person.message, /FaceContents.*npm run install:ai/);
   });
 });
 

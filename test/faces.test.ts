@@ -2,7 +2,8 @@
 // both stores) whose pictures are faces cropped at test time from face-api's own demo photos,
 // and a Procedure's AiRecognitionTask FaceConfigure on a clip built from those photos, which
 // finds the registered person where it is shown and no one else. The model is an optional
-// package (npm run install:ai); without it, what needs it answers an error naming it.
+// package (npm run install:ai); without it, what needs it answers an error naming it (tested
+// with the other AI items in ai.test.ts).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -327,27 +328,5 @@ describe("face recognition (AiRecognitionTask FaceConfigure)", { skip: !installe
       ).split(".")[0],
       "InvalidParameterValue",
     );
-  });
-});
-
-describe("person samples without the AI packages", { skip: installed && "the AI packages are installed" }, () => {
-  let server: OpenvodProcess;
-  before(async () => {
-    server = await startOpenvod();
-  });
-  after(async () => server?.stop());
-
-  it("answers an error naming what needs them", async () => {
-    const vod = server.client();
-    const err: any = await vod
-      .CreatePersonSample({ Name: "x", Usages: ["All"], FaceContents: ["/9j/4AAQ"] })
-      .catch((e) => e);
-    assert.equal(err.code, "UnsupportedOperation");
-    assert.match(err.message, /FaceContents.*npm run install:ai/);
-    const t: any = await vod
-      .CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON" } })
-      .catch((e) => e);
-    assert.equal(t.code, "UnsupportedOperation");
-    assert.match(t.message, /FaceConfigure.*npm run install:ai/);
   });
 });

@@ -8,6 +8,7 @@ import {
   pornScore,
   runs,
   runsWith,
+  type Run,
   secs,
   sexyScore,
   type Analysis,
@@ -30,13 +31,20 @@ export function ocrFullTextOutput(runs: TextRun[]) {
   };
 }
 
-export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: string[] | undefined) {
-  const wanted = labels?.length ? words.filter((w) => w.tags.some((t) => labels.includes(t))) : words;
+/**
+ * A ResultSet of items (keywords, persons), each with the segments where it was seen; items
+ * never seen are left out, lists capped.
+ */
+function resultSet<T>(
+  items: T[],
+  head: (item: T) => Record<string, unknown>,
+  runsOf: (item: T) => Array<Omit<Run, "key">>,
+) {
   return {
-    ResultSet: wanted
-      .map((w) => ({
-        Word: w.keyword,
-        SegmentSet: runsWith(runs, w.keyword)
+    ResultSet: items
+      .map((item) => ({
+        ...head(item),
+        SegmentSet: runsOf(item)
           .slice(0, MAX_LIST)
           .map((r) => ({
             StartTimeOffset: secs(r.start),
@@ -45,11 +53,20 @@ export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: 
             AreaCoordSet: r.box,
           })),
       }))
-      .filter((w) => w.SegmentSet.length > 0)
+      .filter((x) => x.SegmentSet.length > 0)
       .slice(0, MAX_LIST),
     ResultSetFileUrl: "",
     ResultSetFileUrlExpireTime: "",
   };
+}
+
+export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: string[] | undefined) {
+  const wanted = labels?.length ? words.filter((w) => w.tags.some((t) => labels.includes(t))) : words;
+  return resultSet(
+    wanted,
+    (w) => ({ Word: w.keyword }),
+    (w) => runsWith(runs, w.keyword),
+  );
 }
 
 /** Review labels a word sample's tags may name; a keyword without one reviews as Illegal. */
@@ -196,25 +213,9 @@ export function faceOutput(a: Analysis, persons: PersonSampleRow[], score: numbe
     }
     return best.values();
   });
-  return {
-    ResultSet: persons
-      .map((p) => ({
-        Id: p.personId,
-        Type: "UserDefine",
-        Name: p.name,
-        SegmentSet: segments
-          .filter((r) => r.key === p.personId)
-          .slice(0, MAX_LIST)
-          .map((r) => ({
-            StartTimeOffset: secs(r.start),
-            EndTimeOffset: secs(r.end),
-            Confidence: pct(r.confidence),
-            AreaCoordSet: r.box,
-          })),
-      }))
-      .filter((p) => p.SegmentSet.length > 0)
-      .slice(0, MAX_LIST),
-    ResultSetFileUrl: "",
-    ResultSetFileUrlExpireTime: "",
-  };
+  return resultSet(
+    persons,
+    (p) => ({ Id: p.personId, Type: "UserDefine", Name: p.name }),
+    (p) => segments.filter((r) => r.key === p.personId),
+  );
 }
