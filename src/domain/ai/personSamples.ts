@@ -156,6 +156,8 @@ export async function createPersonSample(deps: Deps, appId: number, p: CreatePer
   if (usages.length === 0) throw errors.invalidParameterValue("Usages", "Usages must name at least one usage.");
   const tags = checkTags(p.Tags ?? [], "Tags");
   const personId = newId();
+  // Pictures first, then the row: a crash in between leaves unused pictures, never a person
+  // whose FaceInfoSet points at nothing.
   const { faces, failed } = await addFaces(deps, appId, personId, p.FaceContents ?? []);
   const now = deps.now();
   const row: PersonSampleRow = {
@@ -262,8 +264,7 @@ export async function modifyPersonSample(deps: Deps, appId: number, p: ModifyPer
     await removePictures(deps, added);
     throw notFound(p.PersonId);
   }
-  // Only once the row no longer names them: a crash before leaves unused pictures, never a
-  // person whose FaceInfoSet points at nothing.
+  // Only once the row no longer names them (as at creation: at worst unused pictures remain).
   await removePictures(deps, dropped);
   return { Person: personView(deps, next), FailFaceInfoSet: failed };
 }
