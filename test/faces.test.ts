@@ -184,12 +184,18 @@ for (const store of ["sqlite", "postgres"] as const) {
       assert.equal(m.FailFaceInfoSet, null);
       const [first, second] = m.Person!.FaceInfoSet!;
 
-      m = await vod.ModifyPersonSample({ PersonId: id, FaceOperationInfo: { Type: "delete", FaceIds: [first!.FaceId!] } });
+      m = await vod.ModifyPersonSample({
+        PersonId: id,
+        FaceOperationInfo: { Type: "delete", FaceIds: [first!.FaceId!] },
+      });
       assert.deepEqual(m.Person!.FaceInfoSet, [second]);
       assert.equal((await fetch(first!.Url!)).status, 404);
       assert.equal(
         await codeOf(
-          vod.ModifyPersonSample({ PersonId: id, FaceOperationInfo: { Type: "delete", FaceIds: [second!.FaceId!] } }),
+          vod.ModifyPersonSample({
+            PersonId: id,
+            FaceOperationInfo: { Type: "delete", FaceIds: [second!.FaceId!] },
+          }),
         ),
         "InvalidParameterValue.FaceIds",
       );
@@ -223,110 +229,125 @@ for (const store of ["sqlite", "postgres"] as const) {
   });
 }
 
-describe("face recognition (AiRecognitionTask FaceConfigure)", { skip: !installed && "the AI packages are not installed" }, () => {
-  let server: OpenvodProcess;
-  let vod: Vod;
-  let files: FileServer;
-  let fileId: string;
-  const persons: Record<string, string> = {};
+describe(
+  "face recognition (AiRecognitionTask FaceConfigure)",
+  { skip: !installed && "the AI packages are not installed" },
+  () => {
+    let server: OpenvodProcess;
+    let vod: Vod;
+    let files: FileServer;
+    let fileId: string;
+    const persons: Record<string, string> = {};
 
-  before(async () => {
-    const dir = tempDir();
-    const pics = await makePictures(dir);
-    files = await new FileServer(dir).start();
-    server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "300000" } });
-    vod = server.client();
-    fileId = await pullItem(vod, `${files.url}/clip.mp4`);
-    for (const [name, pic, tags] of [
-      ["Alice", pics.a, ["cast"]],
-      ["Carol", pics.b, ["guest"]],
-    ] as const) {
-      const r = await vod.CreatePersonSample({
-        Name: name,
-        Usages: ["Recognition"],
-        Tags: [...tags],
-        FaceContents: [base64(pic)],
+    before(async () => {
+      const dir = tempDir();
+      const pics = await makePictures(dir);
+      files = await new FileServer(dir).start();
+      server = await startOpenvod({ env: { OPENVOD_TASK_TIMEOUT_MS: "300000" } });
+      vod = server.client();
+      fileId = await pullItem(vod, `${files.url}/clip.mp4`);
+      for (const [name, pic, tags] of [
+        ["Alice", pics.a, ["cast"]],
+        ["Carol", pics.b, ["guest"]],
+      ] as const) {
+        const r = await vod.CreatePersonSample({
+          Name: name,
+          Usages: ["Recognition"],
+          Tags: [...tags],
+          FaceContents: [base64(pic)],
+        });
+        persons[name] = r.Person!.PersonId!;
+      }
+      // A person for review only: recognition must not look for it.
+      await vod.CreatePersonSample({ Name: "Dave", Usages: ["Review"], FaceContents: [base64(pics.a)] });
+    });
+    after(async () => {
+      await server?.stop();
+      await files?.stop();
+    });
+
+    it("finds the registered person where it is shown, and no one else", async () => {
+      const { Definition } = await vod.CreateAIRecognitionTemplate({
+        Name: "faces",
+        FaceConfigure: { Switch: "ON", FaceLibrary: "UserDefine" },
+        ScreenshotInterval: 1,
       });
-      persons[name] = r.Person!.PersonId!;
-    }
-    // A person for review only: recognition must not look for it.
-    await vod.CreatePersonSample({ Name: "Dave", Usages: ["Review"], FaceContents: [base64(pics.a)] });
-  });
-  after(async () => {
-    await server?.stop();
-    await files?.stop();
-  });
-
-  it("finds the registered person where it is shown, and no one else", async () => {
-    const { Definition } = await vod.CreateAIRecognitionTemplate({
-      Name: "faces",
-      FaceConfigure: { Switch: "ON", FaceLibrary: "UserDefine" },
-      ScreenshotInterval: 1,
+      const [t] = (await vod.DescribeAIRecognitionTemplates({ Definitions: [Definition!] }))
+        .AIRecognitionTemplateSet!;
+      assert.deepEqual(t!.FaceConfigure, {
+        Switch: "ON",
+        Score: 95,
+        FaceLibrary: "UserDefine",
+        DefaultLibraryLabelSet: [],
+        UserDefineLibraryLabelSet: [],
+      });
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: fileId,
+        AiRecognitionTask: { Definition: Definition! },
+      });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+      const p = detail.ProcedureTask;
+      assert.equal(p.Status, "FINISH");
+      assert.equal(p.AiRecognitionResultSet.length, 1);
+      assert.equal(p.AiRecognitionResultSet[0].Type, "FaceRecognition");
+      const task = p.AiRecognitionResultSet[0].FaceTask;
+      assert.equal(task.Status, "SUCCESS", task.Message);
+      assert.deepEqual(task.Input, { Definition });
+      const out = task.Output;
+      assert.deepEqual(
+        out.ResultSet.map((r: any) => [r.Id, r.Type, r.Name]),
+        [[persons.Alice, "UserDefine", "Alice"]],
+        JSON.stringify(out.ResultSet),
+      );
+      const segs = out.ResultSet[0].SegmentSet;
+      assert.equal(segs.length, 1, JSON.stringify(segs));
+      const [seg] = segs;
+      // Frames at 0, 1, ... s: Alice is on the first two (0-2 s), the segment ends one interval after.
+      assert.equal(seg.StartTimeOffset, 0);
+      assert.equal(seg.EndTimeOffset, 2);
+      assert.ok(seg.Confidence >= 95 && seg.Confidence <= 100, String(seg.Confidence));
+      // Her face in the 640x426 clip: about (137, 118)-(198, 197).
+      const [x1, y1, x2, y2] = seg.AreaCoordSet;
+      assert.ok(Math.abs(x1 - 137) < 20 && Math.abs(y1 - 118) < 20, String(seg.AreaCoordSet));
+      assert.ok(x2 - x1 > 40 && x2 - x1 < 100 && y2 - y1 > 40 && y2 - y1 < 120, String(seg.AreaCoordSet));
+      assert.equal(out.ResultSetFileUrl, "");
     });
-    const [t] = (await vod.DescribeAIRecognitionTemplates({ Definitions: [Definition!] })).AIRecognitionTemplateSet!;
-    assert.deepEqual(t!.FaceConfigure, {
-      Switch: "ON",
-      Score: 95,
-      FaceLibrary: "UserDefine",
-      DefaultLibraryLabelSet: [],
-      UserDefineLibraryLabelSet: [],
-    });
-    const { TaskId } = await vod.ProcessMedia({ FileId: fileId, AiRecognitionTask: { Definition: Definition! } });
-    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
-    const p = detail.ProcedureTask;
-    assert.equal(p.Status, "FINISH");
-    assert.equal(p.AiRecognitionResultSet.length, 1);
-    assert.equal(p.AiRecognitionResultSet[0].Type, "FaceRecognition");
-    const task = p.AiRecognitionResultSet[0].FaceTask;
-    assert.equal(task.Status, "SUCCESS", task.Message);
-    assert.deepEqual(task.Input, { Definition });
-    const out = task.Output;
-    assert.deepEqual(
-      out.ResultSet.map((r: any) => [r.Id, r.Type, r.Name]),
-      [[persons.Alice, "UserDefine", "Alice"]],
-      JSON.stringify(out.ResultSet),
-    );
-    const segs = out.ResultSet[0].SegmentSet;
-    assert.equal(segs.length, 1, JSON.stringify(segs));
-    const [seg] = segs;
-    // Frames at 0, 1, ... s: Alice is on the first two (0-2 s), the segment ends one interval after.
-    assert.equal(seg.StartTimeOffset, 0);
-    assert.equal(seg.EndTimeOffset, 2);
-    assert.ok(seg.Confidence >= 95 && seg.Confidence <= 100, String(seg.Confidence));
-    // Her face in the 640x426 clip: about (137, 118)-(198, 197).
-    const [x1, y1, x2, y2] = seg.AreaCoordSet;
-    assert.ok(Math.abs(x1 - 137) < 20 && Math.abs(y1 - 118) < 20, String(seg.AreaCoordSet));
-    assert.ok(x2 - x1 > 40 && x2 - x1 < 100 && y2 - y1 > 40 && y2 - y1 < 120, String(seg.AreaCoordSet));
-    assert.equal(out.ResultSetFileUrl, "");
-  });
 
-  it("filters persons by UserDefineLibraryLabelSet, and refuses what it cannot do", async () => {
-    const { Definition } = await vod.CreateAIRecognitionTemplate({
-      FaceConfigure: { Switch: "ON", UserDefineLibraryLabelSet: ["guest"] },
-    });
-    const { TaskId } = await vod.ProcessMedia({ FileId: fileId, AiRecognitionTask: { Definition: Definition! } });
-    const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
-    const task = detail.ProcedureTask.AiRecognitionResultSet[0].FaceTask;
-    assert.equal(task.Status, "SUCCESS", task.Message);
-    // Carol (guest) is not in the clip; Alice (cast) is not looked for.
-    assert.deepEqual(task.Output.ResultSet, []);
+    it("filters persons by UserDefineLibraryLabelSet, and refuses what it cannot do", async () => {
+      const { Definition } = await vod.CreateAIRecognitionTemplate({
+        FaceConfigure: { Switch: "ON", UserDefineLibraryLabelSet: ["guest"] },
+      });
+      const { TaskId } = await vod.ProcessMedia({
+        FileId: fileId,
+        AiRecognitionTask: { Definition: Definition! },
+      });
+      const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 240_000 });
+      const task = detail.ProcedureTask.AiRecognitionResultSet[0].FaceTask;
+      assert.equal(task.Status, "SUCCESS", task.Message);
+      // Carol (guest) is not in the clip; Alice (cast) is not looked for.
+      assert.deepEqual(task.Output.ResultSet, []);
 
-    const err: any = await vod
-      .CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON", FaceLibrary: "Default" } })
-      .catch((e) => e);
-    assert.equal(err.code, "InvalidParameterValue");
-    assert.match(err.message, /FaceLibrary Default/);
-    assert.equal(
-      (await codeOf(vod.CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON", Score: 101 } }))).split(".")[0],
-      "InvalidParameterValue",
-    );
-    assert.equal(
-      (
-        await codeOf(
-          vod.CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON", DefaultLibraryLabelSet: ["actor"] } }),
-        )
-      ).split(".")[0],
-      "InvalidParameterValue",
-    );
-  });
-});
+      const err: any = await vod
+        .CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON", FaceLibrary: "Default" } })
+        .catch((e) => e);
+      assert.equal(err.code, "InvalidParameterValue");
+      assert.match(err.message, /FaceLibrary Default/);
+      assert.equal(
+        (
+          await codeOf(vod.CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON", Score: 101 } }))
+        ).split(".")[0],
+        "InvalidParameterValue",
+      );
+      assert.equal(
+        (
+          await codeOf(
+            vod.CreateAIRecognitionTemplate({
+              FaceConfigure: { Switch: "ON", DefaultLibraryLabelSet: ["actor"] },
+            }),
+          )
+        ).split(".")[0],
+        "InvalidParameterValue",
+      );
+    });
+  },
+);

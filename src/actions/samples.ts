@@ -52,13 +52,15 @@ export const sampleActions: ActionFamily = {
     },
   },
   DescribePersonSamples: {
-    notes: "PersonIds, Names, Tags filters; Offset/Limit ≤ 100; Type Default (public figures) is refused: openvod has no such library",
+    notes:
+      "PersonIds, Names, Tags filters; Offset/Limit ≤ 100; Type Default (public figures) is refused: openvod has no such library",
     async handler(ctx) {
       return describePersonSamples(ctx.deps, ctx.app.subAppId, ctx.params);
     },
   },
   ModifyPersonSample: {
-    notes: "Name, Description, Usages, FaceOperationInfo add/delete/reset (pictures checked as at creation), TagOperationInfo",
+    notes:
+      "Name, Description, Usages, FaceOperationInfo add/delete/reset (pictures checked as at creation), TagOperationInfo",
     async handler(ctx) {
       return modifyPersonSample(ctx.deps, ctx.app.subAppId, ctx.params);
     },

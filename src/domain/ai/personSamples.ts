@@ -63,7 +63,10 @@ async function addFaces(
   contents: readonly string[],
 ): Promise<{ faces: PersonFace[]; failed: FailedFace[] }> {
   if (contents.length > MAX_PICTURES)
-    throw errors.invalidParameterValue("FaceContents", `FaceContents holds at most ${MAX_PICTURES} pictures.`);
+    throw errors.invalidParameterValue(
+      "FaceContents",
+      `FaceContents holds at most ${MAX_PICTURES} pictures.`,
+    );
   const faces: PersonFace[] = [];
   const failed: FailedFace[] = [];
   if (contents.length === 0) return { faces, failed };
@@ -76,7 +79,9 @@ async function addFaces(
       const bytes = Buffer.from(content, "base64");
       const type = pictureType(bytes);
       if (!type || bytes.length > MAX_PICTURE_BYTES) {
-        fail(`face picture format error: FaceContents.${i} is not a base64 JPEG or PNG picture of at most 5 MB`);
+        fail(
+          `face picture format error: FaceContents.${i} is not a base64 JPEG or PNG picture of at most 5 MB`,
+        );
         continue;
       }
       const file = join(dir, `${i}.${type}`);
@@ -153,7 +158,8 @@ export async function createPersonSample(deps: Deps, appId: number, p: CreatePer
   const name = checkName(p.Name, 20);
   const description = checkDescription(p.Description);
   const usages = expand(p.Usages);
-  if (usages.length === 0) throw errors.invalidParameterValue("Usages", "Usages must name at least one usage.");
+  if (usages.length === 0)
+    throw errors.invalidParameterValue("Usages", "Usages must name at least one usage.");
   const tags = checkTags(p.Tags ?? [], "Tags");
   const personId = newId();
   // Pictures first, then the row: a crash in between leaves unused pictures, never a person
@@ -194,7 +200,8 @@ export async function describePersonSamples(deps: Deps, appId: number, f: Person
     );
   if (f.Type !== undefined && f.Type !== "UserDefine")
     throw errors.invalidParameterValue("Type", "Type is UserDefine or Default.");
-  if ((f.PersonIds?.length ?? 0) > 100) throw errors.invalidParameterValue("PersonIds", "At most 100 PersonIds.");
+  if ((f.PersonIds?.length ?? 0) > 100)
+    throw errors.invalidParameterValue("PersonIds", "At most 100 PersonIds.");
   if ((f.Names?.length ?? 0) > 20) throw errors.invalidParameterValue("Names", "At most 20 names.");
   if ((f.Tags?.length ?? 0) > 20) throw errors.invalidParameterValue("Tags", "At most 20 tags.");
   const ids = f.PersonIds?.length ? new Set(f.PersonIds) : undefined;
@@ -202,7 +209,9 @@ export async function describePersonSamples(deps: Deps, appId: number, f: Person
   const tags = f.Tags?.length ? new Set(f.Tags) : undefined;
   const all = (await deps.store.listPersonSamples(appId)).filter(
     (r) =>
-      (!ids || ids.has(r.personId)) && (!names || names.has(r.name)) && (!tags || r.tags.some((t) => tags.has(t))),
+      (!ids || ids.has(r.personId)) &&
+      (!names || names.has(r.name)) &&
+      (!tags || r.tags.some((t) => tags.has(t))),
   );
   return { TotalCount: all.length, PersonSet: pageOf(all, f).map((r) => personView(deps, r)) };
 }
@@ -237,7 +246,10 @@ export async function modifyPersonSample(deps: Deps, appId: number, p: ModifyPer
     if (op.Type === "delete") {
       const ids = new Set(op.FaceIds ?? []);
       if (ids.size === 0)
-        throw errors.invalidParameterValue("FaceIds", "FaceOperationInfo.FaceIds is required to delete faces.");
+        throw errors.invalidParameterValue(
+          "FaceIds",
+          "FaceOperationInfo.FaceIds is required to delete faces.",
+        );
       dropped = current.faces.filter((f) => ids.has(f.faceId));
       next.faces = current.faces.filter((f) => !ids.has(f.faceId));
       if (next.faces.length === 0)
@@ -247,7 +259,10 @@ export async function modifyPersonSample(deps: Deps, appId: number, p: ModifyPer
         );
     } else if (op.Type === "add" || op.Type === "reset") {
       if (!op.FaceContents?.length)
-        throw errors.invalidParameterValue("FaceContents", `FaceOperationInfo.FaceContents is required to ${op.Type}.`);
+        throw errors.invalidParameterValue(
+          "FaceContents",
+          `FaceOperationInfo.FaceContents is required to ${op.Type}.`,
+        );
       const r = await addFaces(deps, appId, current.personId, op.FaceContents);
       added = r.faces;
       failed = r.failed.length ? r.failed : null;
@@ -257,7 +272,10 @@ export async function modifyPersonSample(deps: Deps, appId: number, p: ModifyPer
         dropped = current.faces;
       }
     } else {
-      throw errors.invalidParameterValue("FaceOperationInfo", "FaceOperationInfo.Type is add, delete or reset.");
+      throw errors.invalidParameterValue(
+        "FaceOperationInfo",
+        "FaceOperationInfo.Type is add, delete or reset.",
+      );
     }
   }
   if (!(await deps.store.updatePersonSample(next))) {
@@ -277,5 +295,7 @@ export async function deletePersonSample(deps: Deps, appId: number, personId: st
 
 /** The application's persons for one usage, with at least one face (what recognition compares). */
 export async function personsFor(deps: Deps, appId: number, usage: PersonUsage): Promise<PersonSampleRow[]> {
-  return (await deps.store.listPersonSamples(appId)).filter((r) => r.usages.includes(usage) && r.faces.length > 0);
+  return (await deps.store.listPersonSamples(appId)).filter(
+    (r) => r.usages.includes(usage) && r.faces.length > 0,
+  );
 }

@@ -197,7 +197,10 @@ function distance(a: readonly number[], b: readonly number[]): number {
  */
 export function faceOutput(a: Analysis, persons: PersonSampleRow[], score: number) {
   const segments = runs(a, (f) => {
-    const best = new Map<string, { key: string; confidence: number; box: [number, number, number, number] }>();
+    const best = new Map<
+      string,
+      { key: string; confidence: number; box: [number, number, number, number] }
+    >();
     for (const face of f.faces ?? []) {
       let near: { person: PersonSampleRow; d: number } | undefined;
       for (const person of persons)

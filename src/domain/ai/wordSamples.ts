@@ -59,7 +59,8 @@ export function applyTagOperation(tags: string[], op: { Type?: string; Tags?: st
   if (op.Type === "add") out = [...new Set([...tags, ...given])];
   else if (op.Type === "delete") out = tags.filter((t) => !given.includes(t));
   else if (op.Type === "reset") out = given;
-  else throw errors.invalidParameterValue("TagOperationInfo", "TagOperationInfo.Type is add, delete or reset.");
+  else
+    throw errors.invalidParameterValue("TagOperationInfo", "TagOperationInfo.Type is add, delete or reset.");
   return checkTags(out, "TagOperationInfo.Tags");
 }
 

@@ -1,8 +1,8 @@
 // One pass of models over a video: frames sampled every `interval` seconds from an ffmpeg pipe,
 // each read by PaddleOCR, classified by nsfwjs and/or searched for faces (face-api) on the AI
-// worker thread. The job keeps the
-// media jobs' contract (runJob: time budget, progress, CPU lease, errors mapped to 40000/60000/
-// 70000); what the frames say is turned into segments by the pure functions below.
+// worker thread. The job keeps the media jobs' contract (runJob: time budget, progress, CPU
+// lease, errors mapped to 40000/60000/70000); what the frames say is turned into segments by the
+// pure functions below.
 import { runJob } from "../jobs/job.js";
 import { internalError } from "../jobs/types.js";
 import type { JobContext } from "../jobs/types.js";

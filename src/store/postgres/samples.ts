@@ -85,7 +85,16 @@ export function samples(d: PgDb): Samples {
         `UPDATE person_samples SET name = $3, description = $4, usages = $5::jsonb, tags = $6::jsonb,
            faces = $7::jsonb, update_time = $8
          WHERE app_id = $1 AND person_id = $2`,
-        [r.appId, r.personId, text(r.name), text(r.description), doc(r.usages), doc(r.tags), doc(r.faces), r.updateTime],
+        [
+          r.appId,
+          r.personId,
+          text(r.name),
+          text(r.description),
+          doc(r.usages),
+          doc(r.tags),
+          doc(r.faces),
+          r.updateTime,
+        ],
       );
       return n > 0;
     },
