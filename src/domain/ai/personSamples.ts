@@ -104,6 +104,10 @@ async function addFaces(
       await deps.blobs.putFile(key, file);
       faces.push({ faceId, key, descriptor: found[0]!.descriptor });
     }
+  } catch (err) {
+    // The call fails whole: the pictures stored so far would belong to nothing.
+    await removePictures(deps, faces);
+    throw err;
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
