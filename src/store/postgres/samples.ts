@@ -1,9 +1,22 @@
 // Word and person samples, cluster store.
 import type { Samples } from "../concepts.js";
 import { personSampleFromRow, wordSampleFromRow } from "../sqlite/samples.js";
+import type { PersonSampleRow } from "../types.js";
 import { doc, text, type PgDb } from "./db.js";
 
 const person = (r: Record<string, any>) => personSampleFromRow(r, (v) => v);
+
+/** $1-$8 of the person statements: keys, fields, update_time. */
+const personParams = (r: PersonSampleRow) => [
+  r.appId,
+  r.personId,
+  text(r.name),
+  text(r.description),
+  doc(r.usages),
+  doc(r.tags),
+  doc(r.faces),
+  r.updateTime,
+];
 
 export function samples(d: PgDb): Samples {
   return {
@@ -51,18 +64,8 @@ export function samples(d: PgDb): Samples {
       const n = await d.changes(
         `INSERT INTO person_samples (app_id, person_id, name, description, usages, tags, faces,
            create_time, update_time)
-         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $8, $9) ON CONFLICT DO NOTHING`,
-        [
-          r.appId,
-          r.personId,
-          text(r.name),
-          text(r.description),
-          doc(r.usages),
-          doc(r.tags),
-          doc(r.faces),
-          r.createTime,
-          r.updateTime,
-        ],
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $9, $8) ON CONFLICT DO NOTHING`,
+        [...personParams(r), r.createTime],
       );
       return n > 0;
     },
@@ -85,16 +88,7 @@ export function samples(d: PgDb): Samples {
         `UPDATE person_samples SET name = $3, description = $4, usages = $5::jsonb, tags = $6::jsonb,
            faces = $7::jsonb, update_time = $8
          WHERE app_id = $1 AND person_id = $2`,
-        [
-          r.appId,
-          r.personId,
-          text(r.name),
-          text(r.description),
-          doc(r.usages),
-          doc(r.tags),
-          doc(r.faces),
-          r.updateTime,
-        ],
+        personParams(r),
       );
       return n > 0;
     },
