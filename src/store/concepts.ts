@@ -85,7 +85,15 @@ export type Uploads = Pick<
 export type Signatures = Pick<Store, "useSignature" | "signatureUsed" | "purgeSignatureUses">;
 export type Samples = Pick<
   Store,
-  "insertWordSamples" | "listWordSamples" | "updateWordSample" | "deleteWordSamples"
+  | "insertWordSamples"
+  | "listWordSamples"
+  | "updateWordSample"
+  | "deleteWordSamples"
+  | "insertPersonSample"
+  | "listPersonSamples"
+  | "getPersonSample"
+  | "updatePersonSample"
+  | "deletePersonSample"
 >;
 
 /** One dialect's concept modules, each made from the dialect's connection D. */

@@ -182,6 +182,29 @@ export interface WordSampleRow {
   updateTime: number;
 }
 
+/** One face picture of a person sample: its picture in the blob store, its face-api descriptor. */
+export interface PersonFace {
+  faceId: string;
+  /** Blob key of the picture as sent (JPEG or PNG). */
+  key: string;
+  /** 128 numbers (face-api's ResNet-34 descriptor of the one face in the picture). */
+  descriptor: number[];
+}
+
+/** A person of an application's person samples (CreatePersonSample). */
+export interface PersonSampleRow {
+  appId: number;
+  personId: string;
+  name: string;
+  description: string;
+  /** Recognition.Face, Review.Face (shorthands expanded). */
+  usages: string[];
+  tags: string[];
+  faces: PersonFace[];
+  createTime: number;
+  updateTime: number;
+}
+
 /** One output of media processing kept with a media item (a transcode, a set of snapshots...). */
 export interface MediaPart {
   appId: number;
@@ -537,6 +560,16 @@ export interface Store {
   updateWordSample(row: WordSampleRow): Promise<boolean>;
   /** Answers how many were removed. */
   deleteWordSamples(appId: number, keywords: string[]): Promise<number>;
+
+  // Person samples.
+  /** False (nothing written) when the PersonId is taken. */
+  insertPersonSample(row: PersonSampleRow): Promise<boolean>;
+  listPersonSamples(appId: number): Promise<PersonSampleRow[]>;
+  getPersonSample(appId: number, personId: string): Promise<PersonSampleRow | undefined>;
+  /** Replaces everything but the keys and createTime; false when the person does not exist. */
+  updatePersonSample(row: PersonSampleRow): Promise<boolean>;
+  /** Answers the removed row (its pictures are the caller's to remove), if there was one. */
+  deletePersonSample(appId: number, personId: string): Promise<PersonSampleRow | undefined>;
 
   // Events.
   getEventConfig(appId: number): Promise<EventConfig>;

@@ -1,7 +1,8 @@
-// The AI sub-tasks of a Procedure (AiRecognition, AiContentReview) and the ReviewAudioVideo
+// The AI sub-tasks of a Procedure (AiRecognition: OCR and faces; AiContentReview) and the ReviewAudioVideo
 // review itself: one pass of the models over frames sampled at the template's interval
 // (src/media/ai/analyze.ts), then the cloud's result shapes (src/domain/ai/results.ts).
 import {
+  faceOutput,
   keywordSegments,
   ocrFullTextOutput,
   ocrWordsOutput,
@@ -9,6 +10,7 @@ import {
   verdict,
   type ReviewSegment,
 } from "../domain/ai/results.js";
+import { personsFor } from "../domain/ai/personSamples.js";
 import { wordsFor } from "../domain/ai/wordSamples.js";
 import type { Deps } from "../domain/deps.js";
 import { analyzeFrames, textRuns } from "../media/ai/analyze.js";
@@ -23,20 +25,36 @@ export async function recognize(
 ): Promise<Record<string, unknown>> {
   const full = template.OcrFullTextConfigure?.Switch === "ON";
   const words = template.OcrWordsConfigure?.Switch === "ON";
+  const face = template.FaceConfigure?.Switch === "ON" ? template.FaceConfigure : undefined;
+  // FaceLibrary All is the person samples alone: there is no public-figure library here (Default
+  // alone is refused when the template is made).
+  const labels = (face?.UserDefineLibraryLabelSet ?? []) as string[];
+  const persons = face
+    ? (await personsFor(deps, appId, "Recognition.Face")).filter(
+        (p) => labels.length === 0 || p.tags.some((t) => labels.includes(t)),
+      )
+    : [];
   const results: Record<string, unknown> = {};
-  if (!full && !words) return { results };
-  const a = await analyzeFrames(job, source, {
-    interval: Number(template.ScreenshotInterval) || 1,
-    ocr: true,
-    porn: false,
-    item: "AIRecognition OcrFullTextConfigure/OcrWordsConfigure",
-  });
-  const runs = textRuns(a);
+  // Without a person to look for, no face can be recognised: that answer needs no model.
+  const faces = persons.length > 0;
+  const items = [full && "OcrFullTextConfigure", words && "OcrWordsConfigure", faces && "FaceConfigure"];
+  const a =
+    full || words || faces
+      ? await analyzeFrames(job, source, {
+          interval: Number(template.ScreenshotInterval) || 1,
+          ocr: full || words,
+          porn: false,
+          faces,
+          item: `AIRecognition ${items.filter(Boolean).join("/")}`,
+        })
+      : { frames: [], duration: 0, interval: 1 };
+  const runs = full || words ? textRuns(a) : [];
   if (full) results.OcrFullTextRecognition = ocrFullTextOutput(runs);
   if (words) {
     const samples = await wordsFor(deps, appId, "Recognition.Ocr");
     results.OcrWordsRecognition = ocrWordsOutput(runs, samples, template.OcrWordsConfigure?.LabelSet);
   }
+  if (face) results.FaceRecognition = faceOutput(a, persons, Number(face.Score ?? 95));
   return { results };
 }
 

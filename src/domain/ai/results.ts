@@ -1,17 +1,20 @@
 // What the models' frame results become in the cloud's shapes: OCR full-text segments, OCR
 // keyword hits, keyword review segments (word samples with usage Review.Ocr) and porn review
 // segments (nsfwjs scores with a "review" band below "block": the small model flags clothed
-// group photos at ~0.6, so only a clear score blocks).
+// group photos at ~0.6, so only a clear score blocks), and face recognition against the
+// application's person samples.
 import {
   pct,
   pornScore,
+  runs,
   runsWith,
+  type Run,
   secs,
   sexyScore,
   type Analysis,
   type TextRun,
 } from "../../media/ai/analyze.js";
-import type { WordSampleRow } from "../../store/types.js";
+import type { PersonSampleRow, WordSampleRow } from "../../store/types.js";
 
 /** Lists are capped as the spec says (the rest would be in SegmentSetFileUrl, which openvod leaves empty). */
 const MAX_LIST = 100;
@@ -28,13 +31,20 @@ export function ocrFullTextOutput(runs: TextRun[]) {
   };
 }
 
-export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: string[] | undefined) {
-  const wanted = labels?.length ? words.filter((w) => w.tags.some((t) => labels.includes(t))) : words;
+/**
+ * A ResultSet of items (keywords, persons), each with the segments where it was seen; items
+ * never seen are left out, lists capped.
+ */
+function resultSet<T>(
+  items: T[],
+  head: (item: T) => Record<string, unknown>,
+  runsOf: (item: T) => Array<Omit<Run, "key">>,
+) {
   return {
-    ResultSet: wanted
-      .map((w) => ({
-        Word: w.keyword,
-        SegmentSet: runsWith(runs, w.keyword)
+    ResultSet: items
+      .map((item) => ({
+        ...head(item),
+        SegmentSet: runsOf(item)
           .slice(0, MAX_LIST)
           .map((r) => ({
             StartTimeOffset: secs(r.start),
@@ -43,11 +53,20 @@ export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: 
             AreaCoordSet: r.box,
           })),
       }))
-      .filter((w) => w.SegmentSet.length > 0)
+      .filter((x) => x.SegmentSet.length > 0)
       .slice(0, MAX_LIST),
     ResultSetFileUrl: "",
     ResultSetFileUrlExpireTime: "",
   };
+}
+
+export function ocrWordsOutput(runs: TextRun[], words: WordSampleRow[], labels: string[] | undefined) {
+  const wanted = labels?.length ? words.filter((w) => w.tags.some((t) => labels.includes(t))) : words;
+  return resultSet(
+    wanted,
+    (w) => ({ Word: w.keyword }),
+    (w) => runsWith(runs, w.keyword),
+  );
 }
 
 /** Review labels a word sample's tags may name; a keyword without one reviews as Illegal. */
@@ -155,4 +174,51 @@ export function verdict(segments: ReviewSegment[]) {
       ...segments.filter((s) => s.Suggestion === worst.Suggestion).map((s) => s.Confidence),
     ),
   };
+}
+
+/**
+ * A face descriptor distance as a 0-100 confidence: 100 / (1 + e^((d - 0.5) / 0.034)). face-api
+ * measured the same face (other photo, scale, video frame) at 0.19-0.38 and different people at
+ * 0.47-0.74 here, so the midpoint 50 is at 0.5, and the cloud's default Score 95 needs d <= 0.40.
+ */
+export function faceConfidence(distance: number): number {
+  return 100 / (1 + Math.exp((distance - 0.5) / 0.034));
+}
+
+function distance(a: readonly number[], b: readonly number[]): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i]! - (b[i] ?? 0)) ** 2;
+  return Math.sqrt(s);
+}
+
+/**
+ * AiRecognitionTaskFaceResultOutput: each face of each frame is the person whose sample face is
+ * nearest, when that scores at least `score`; a person seen on consecutive frames is one segment.
+ */
+export function faceOutput(a: Analysis, persons: PersonSampleRow[], score: number) {
+  const segments = runs(a, (f) => {
+    const best = new Map<
+      string,
+      { key: string; confidence: number; box: [number, number, number, number] }
+    >();
+    for (const face of f.faces ?? []) {
+      let near: { person: PersonSampleRow; d: number } | undefined;
+      for (const person of persons)
+        for (const sample of person.faces) {
+          const d = distance(face.descriptor, sample.descriptor);
+          if (!near || d < near.d) near = { person, d };
+        }
+      if (!near) continue;
+      const confidence = faceConfidence(near.d);
+      const prev = best.get(near.person.personId);
+      if (confidence >= score && (!prev || confidence > prev.confidence))
+        best.set(near.person.personId, { key: near.person.personId, confidence, box: face.box });
+    }
+    return best.values();
+  });
+  return resultSet(
+    persons,
+    (p) => ({ Id: p.personId, Type: "UserDefine", Name: p.name }),
+    (p) => segments.filter((r) => r.key === p.personId),
+  );
 }

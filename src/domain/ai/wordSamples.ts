@@ -14,24 +14,35 @@ const SHORTHANDS: Record<string, readonly WordUsage[]> = {
   All: WORD_USAGES,
 };
 
-/** The usages named (shorthands expanded), in canonical order; an unknown one is refused. */
-export function expandUsages(usages: readonly string[], field = "Usages"): WordUsage[] {
-  const set = new Set<WordUsage>();
+/**
+ * The usages named (shorthands expanded), in canonical order; an unknown one is refused. Word
+ * and person samples share it, each with its own usages and shorthands.
+ */
+export function expandUsagesOf<U extends string>(
+  all: readonly U[],
+  shorthands: Record<string, readonly U[]>,
+  usages: readonly string[],
+  field = "Usages",
+): U[] {
+  const set = new Set<U>();
   for (const u of usages) {
-    const expanded =
-      SHORTHANDS[u] ?? ((WORD_USAGES as readonly string[]).includes(u) ? [u as WordUsage] : undefined);
+    const expanded = shorthands[u] ?? ((all as readonly string[]).includes(u) ? [u as U] : undefined);
     if (!expanded) {
       throw errors.invalidParameterValue(
         field,
-        `${field} value ${JSON.stringify(u)} is not one of ${[...WORD_USAGES, ...Object.keys(SHORTHANDS)].join(", ")}.`,
+        `${field} value ${JSON.stringify(u)} is not one of ${[...all, ...Object.keys(shorthands)].join(", ")}.`,
       );
     }
     for (const e of expanded) set.add(e);
   }
-  return WORD_USAGES.filter((u) => set.has(u));
+  return all.filter((u) => set.has(u));
 }
 
-function checkTags(tags: readonly string[], field: string): string[] {
+export const expandUsages = (usages: readonly string[], field = "Usages"): WordUsage[] =>
+  expandUsagesOf(WORD_USAGES, SHORTHANDS, usages, field);
+
+/** Sample tags: at most 20, each 1 to 128 characters; repeats dropped. */
+export function checkTags(tags: readonly string[], field: string): string[] {
   if (tags.length > 20) throw errors.invalidParameterValue(field, `${field}: at most 20 tags.`);
   for (const t of tags) {
     if (t.length === 0 || [...t].length > 128) {
@@ -39,6 +50,18 @@ function checkTags(tags: readonly string[], field: string): string[] {
     }
   }
   return [...new Set(tags)];
+}
+
+/** A TagOperationInfo (add, delete or reset) applied to a sample's tags. */
+export function applyTagOperation(tags: string[], op: { Type?: string; Tags?: string[] }): string[] {
+  const given = checkTags(op.Tags ?? [], "TagOperationInfo.Tags");
+  let out: string[];
+  if (op.Type === "add") out = [...new Set([...tags, ...given])];
+  else if (op.Type === "delete") out = tags.filter((t) => !given.includes(t));
+  else if (op.Type === "reset") out = given;
+  else
+    throw errors.invalidParameterValue("TagOperationInfo", "TagOperationInfo.Type is add, delete or reset.");
+  return checkTags(out, "TagOperationInfo.Tags");
 }
 
 export function wordSampleView(r: WordSampleRow) {
@@ -88,6 +111,14 @@ export async function createWordSamples(
   }
 }
 
+/** One page of a sample list: Offset (default 0), Limit 1 to 100 (default 100). */
+export function pageOf<T>(rows: T[], f: { Offset?: number; Limit?: number }): T[] {
+  const limit = f.Limit ?? 100;
+  if (limit < 1 || limit > 100) throw errors.invalidParameterValue("Limit", "Limit is 1 to 100.");
+  const offset = f.Offset ?? 0;
+  return rows.slice(offset, offset + limit);
+}
+
 export interface WordSampleFilter {
   Usages?: string[];
   Keywords?: string[];
@@ -100,8 +131,6 @@ export async function describeWordSamples(deps: Deps, appId: number, f: WordSamp
   if ((f.Keywords?.length ?? 0) > 100)
     throw errors.invalidParameterValue("Keywords", "At most 100 keywords.");
   if ((f.Tags?.length ?? 0) > 20) throw errors.invalidParameterValue("Tags", "At most 20 tags.");
-  const limit = f.Limit ?? 100;
-  if (limit < 1 || limit > 100) throw errors.invalidParameterValue("Limit", "Limit is 1 to 100.");
   const usages = f.Usages?.length ? new Set(expandUsages(f.Usages)) : undefined;
   const keywords = f.Keywords?.length ? new Set(f.Keywords) : undefined;
   const tags = f.Tags?.length ? new Set(f.Tags) : undefined;
@@ -111,8 +140,7 @@ export async function describeWordSamples(deps: Deps, appId: number, f: WordSamp
       (!keywords || keywords.has(r.keyword)) &&
       (!tags || r.tags.some((t) => tags.has(t))),
   );
-  const offset = f.Offset ?? 0;
-  return { TotalCount: all.length, WordSet: all.slice(offset, offset + limit).map(wordSampleView) };
+  return { TotalCount: all.length, WordSet: pageOf(all, f).map(wordSampleView) };
 }
 
 export async function modifyWordSample(
@@ -124,19 +152,7 @@ export async function modifyWordSample(
 ): Promise<void> {
   const current = (await deps.store.listWordSamples(appId)).find((r) => r.keyword === keyword);
   if (!current) throw errors.resourceNotFound("Keyword", `The keyword ${keyword} does not exist.`);
-  let tags = current.tags;
-  if (op) {
-    const given = checkTags(op.Tags ?? [], "TagOperationInfo.Tags");
-    if (op.Type === "add") tags = [...new Set([...tags, ...given])];
-    else if (op.Type === "delete") tags = tags.filter((t) => !given.includes(t));
-    else if (op.Type === "reset") tags = given;
-    else
-      throw errors.invalidParameterValue(
-        "TagOperationInfo",
-        "TagOperationInfo.Type is add, delete or reset.",
-      );
-    checkTags(tags, "TagOperationInfo.Tags");
-  }
+  const tags = op ? applyTagOperation(current.tags, op) : current.tags;
   const u = usages?.length ? expandUsages(usages) : current.usages;
   const ok = await deps.store.updateWordSample({ ...current, usages: u, tags, updateTime: deps.now() });
   if (!ok) throw errors.resourceNotFound("Keyword", `The keyword ${keyword} does not exist.`);

@@ -1,4 +1,4 @@
-// The AI sub-tasks of a Procedure: AiRecognitionTask (OCR full text and words) and
+// The AI sub-tasks of a Procedure: AiRecognitionTask (OCR full text and words, faces) and
 // AiContentReviewTask (porn pictures, keyword review of OCR text). Their outputs are stored as
 // { results: { [Type]: Output } }, and reported one ProcedureTask result per Type.
 import type { AiSubTaskView, SubTaskKind } from "./kind.js";
@@ -19,6 +19,7 @@ function entries(s: AiSubTaskView, types: ReadonlyArray<[type: string, field: st
 export const RECOGNITION_RESULTS: Record<string, [type: string, field: string]> = {
   OcrFullTextConfigure: ["OcrFullTextRecognition", "OcrFullTextTask"],
   OcrWordsConfigure: ["OcrWordsRecognition", "OcrWordsTask"],
+  FaceConfigure: ["FaceRecognition", "FaceTask"],
 };
 
 export const aiRecognition = {

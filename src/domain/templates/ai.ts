@@ -5,17 +5,20 @@
 import { aiMissingMessage } from "../../media/ai/engine.js";
 import { errors } from "../../protocol/errors.js";
 import { mergeFamily } from "./merge.js";
-import { checkFields, invalid, NAME_AND_COMMENT, range } from "./rules.js";
+import { checkFields, invalid, NAME_AND_COMMENT, oneOf, range } from "./rules.js";
 import type { FamilyDescriptor, TemplateBody } from "./types.js";
 
 /** AIRecognition items openvod runs, and the model each needs. */
-export const RECOGNITION_ITEMS = { OcrFullTextConfigure: "ocr", OcrWordsConfigure: "ocr" } as const;
+export const RECOGNITION_ITEMS = {
+  OcrFullTextConfigure: "ocr",
+  OcrWordsConfigure: "ocr",
+  FaceConfigure: "face",
+} as const;
 
 /** AIRecognition items with no model that runs offline here: why, for the error. */
 const RECOGNITION_REFUSED: Record<string, string> = {
   HeadTailConfigure: "head/tail recognition needs a model openvod does not have",
   SegmentConfigure: "segment recognition needs a model openvod does not have",
-  FaceConfigure: "face recognition is not offered by openvod yet",
   AsrFullTextConfigure:
     "speech recognition needs an ASR model; none ships in npm or Debian packages for Chinese, and openvod does not offer it",
   AsrWordsConfigure: "speech keyword recognition needs an ASR model openvod does not have",
@@ -34,13 +37,52 @@ const RECOGNITION_DEFAULTS: TemplateBody = {
       { Switch: "OFF" },
     ]),
   ),
+  // The cloud's documented defaults (FaceConfigureInfo): Score 95, FaceLibrary All.
+  FaceConfigure: {
+    Switch: "OFF",
+    Score: 95,
+    FaceLibrary: "All",
+    DefaultLibraryLabelSet: [],
+    UserDefineLibraryLabelSet: [],
+  },
   ScreenshotInterval: 1,
 };
+
+/** DefaultLibraryLabelSet values (they filter the public-figure library, which openvod lacks). */
+const DEFAULT_LIBRARY_LABELS = ["entertainment", "sport", "politician"];
+
+function validateFace(f: Record<string, any> | undefined): void {
+  if (!f) return;
+  checkFields(
+    f,
+    { Score: range(0, 100), FaceLibrary: oneOf("Default", "UserDefine", "All") },
+    "FaceConfigure.",
+  );
+  const defaults = (f.DefaultLibraryLabelSet ?? []) as string[];
+  for (const l of defaults)
+    if (!DEFAULT_LIBRARY_LABELS.includes(l))
+      throw invalid(
+        "DefaultLibraryLabelSet",
+        `FaceConfigure.DefaultLibraryLabelSet: ${l} is not one of ${DEFAULT_LIBRARY_LABELS.join(", ")}.`,
+      );
+  const user = (f.UserDefineLibraryLabelSet ?? []) as string[];
+  if (user.length > 100 || user.some((l) => l.length === 0 || [...l].length > 16))
+    throw invalid(
+      "UserDefineLibraryLabelSet",
+      "FaceConfigure.UserDefineLibraryLabelSet holds at most 100 labels of 1 to 16 characters.",
+    );
+  if (on(f) && f.FaceLibrary === "Default")
+    throw invalid(
+      "FaceLibrary",
+      "AIRecognition FaceConfigure.FaceLibrary Default: the default (public-figure) library is the cloud's own and openvod has none; use UserDefine (the application's person samples) or All (which here is the person samples alone).",
+    );
+}
 
 function validateRecognition(b: TemplateBody): void {
   checkFields(b, { ...NAME_AND_COMMENT, ScreenshotInterval: range(0.5, 3600) });
   for (const [item, why] of Object.entries(RECOGNITION_REFUSED))
     if (on(b[item])) throw invalid("Switch", `AIRecognition ${item}: ${why}.`);
+  validateFace(b.FaceConfigure);
   const labels = b.OcrWordsConfigure?.LabelSet as string[] | undefined;
   if (labels && (labels.length > 10 || labels.some((l) => l.length > 16)))
     throw invalid("LabelSet", "OcrWordsConfigure.LabelSet holds at most 10 labels of up to 16 characters.");

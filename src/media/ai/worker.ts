@@ -3,9 +3,9 @@
 // packages' own files (npm run install:ai); nothing is downloaded.
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
-import type { AiReply, AiRequest, Frame, OcrLine, PornScores } from "./protocol.js";
+import type { AiModel, AiReply, AiRequest, FaceHit, Frame, OcrLine, PornScores } from "./protocol.js";
 
 const require = createRequire(import.meta.url);
 const threads: number = (workerData as { threads?: number } | undefined)?.threads ?? 1;
@@ -15,7 +15,9 @@ const optional = (name: string): Promise<any> => import(name);
 
 type Loaded<T> = Promise<T> | undefined;
 let ocr: Loaded<{ detect(image: unknown): Promise<any[]> }>;
+let tfjs: Loaded<any>;
 let nsfw: Loaded<{ tf: any; model: any }>;
+let faceApi: Loaded<{ tf: any; api: any }>;
 
 /** An image PaddleOCR's pipeline reads: a frame (rgb24) or an image file, kept as RGBA. */
 async function frameImageClass(): Promise<any> {
@@ -81,8 +83,9 @@ function loadOcr() {
   return ocr;
 }
 
-function loadNsfw() {
-  nsfw ??= (async () => {
+/** TensorFlow.js on its wasm backend, set up once for nsfwjs and face-api alike. */
+function loadTf() {
+  tfjs ??= (async () => {
     const tf: any = await optional("@tensorflow/tfjs");
     const wasm: any = await optional("@tensorflow/tfjs-backend-wasm");
     wasm.setThreadsCount?.(threads);
@@ -92,11 +95,36 @@ function loadNsfw() {
     await tf.setBackend("wasm");
     await tf.ready();
     tf.enableProdMode();
+    return tf;
+  })();
+  return tfjs;
+}
+
+function loadNsfw() {
+  nsfw ??= (async () => {
+    const tf = await loadTf();
     const nsfwjs: any = await optional("nsfwjs");
     const model = await nsfwjs.load("MobileNetV2");
     return { tf, model };
   })();
   return nsfw;
+}
+
+function loadFaceApi() {
+  faceApi ??= (async () => {
+    const tf = await loadTf();
+    // The wasm build by path: the package's main is its tfjs-node build, which we do not install.
+    // It requires the same @tensorflow/tfjs, so it runs on the backend set up above.
+    const api: any = require("@vladmandic/face-api/dist/face-api.node-wasm.js");
+    const models = join(dirname(require.resolve("@vladmandic/face-api/package.json")), "model");
+    // SSD MobileNet v1 detection, 68 landmarks (to align the face), ResNet-34 descriptors: all
+    // read from the package's model/ directory, nothing fetched.
+    await api.nets.ssdMobilenetv1.loadFromDisk(models);
+    await api.nets.faceLandmark68Net.loadFromDisk(models);
+    await api.nets.faceRecognitionNet.loadFromDisk(models);
+    return { tf, api };
+  })();
+  return faceApi;
 }
 
 async function runOcr(frame: Frame): Promise<OcrLine[]> {
@@ -124,13 +152,40 @@ async function runPorn(frame: Frame): Promise<PornScores> {
   }
 }
 
+/** Faces whose detection score is below this are not faces (face-api's SSD default is 0.5). */
+const FACE_MIN_SCORE = 0.5;
+
+async function runFaces(frame: Frame): Promise<FaceHit[]> {
+  const { tf, api } = await loadFaceApi();
+  const t = tf.tensor3d(new Int32Array(frame.data), [frame.height, frame.width, 3], "int32");
+  try {
+    const found: any[] = await api
+      .detectAllFaces(t, new api.SsdMobilenetv1Options({ minConfidence: FACE_MIN_SCORE }))
+      .withFaceLandmarks()
+      .withFaceDescriptors();
+    return found.map((f) => {
+      const b = f.detection.box;
+      return {
+        score: f.detection.score,
+        box: [Math.round(b.x), Math.round(b.y), Math.round(b.x + b.width), Math.round(b.y + b.height)],
+        descriptor: Array.from(f.descriptor as Float32Array),
+      };
+    });
+  } finally {
+    t.dispose();
+  }
+}
+
+const LOADERS: Record<AiModel, () => Promise<unknown>> = { ocr: loadOcr, porn: loadNsfw, face: loadFaceApi };
+
 parentPort!.on("message", async (m: AiRequest) => {
   let reply: AiReply;
   try {
     if (m.op === "load") {
-      await (m.model === "ocr" ? loadOcr() : loadNsfw());
+      await LOADERS[m.model]();
       reply = { id: m.id, ok: true, result: null };
     } else if (m.op === "ocr") reply = { id: m.id, ok: true, result: await runOcr(m.frame) };
+    else if (m.op === "faces") reply = { id: m.id, ok: true, result: await runFaces(m.frame) };
     else reply = { id: m.id, ok: true, result: await runPorn(m.frame) };
   } catch (err) {
     reply = { id: m.id, ok: false, error: err instanceof Error ? err.message : String(err) };

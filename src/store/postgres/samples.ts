@@ -1,7 +1,22 @@
-// Word samples, cluster store.
+// Word and person samples, cluster store.
 import type { Samples } from "../concepts.js";
-import { wordSampleFromRow } from "../sqlite/samples.js";
+import { personSampleFromRow, wordSampleFromRow } from "../sqlite/samples.js";
+import type { PersonSampleRow } from "../types.js";
 import { doc, text, type PgDb } from "./db.js";
+
+const person = (r: Record<string, any>) => personSampleFromRow(r, (v) => v);
+
+/** $1-$8 of the person statements: keys, fields, update_time. */
+const personParams = (r: PersonSampleRow) => [
+  r.appId,
+  r.personId,
+  text(r.name),
+  text(r.description),
+  doc(r.usages),
+  doc(r.tags),
+  doc(r.faces),
+  r.updateTime,
+];
 
 export function samples(d: PgDb): Samples {
   return {
@@ -44,6 +59,45 @@ export function samples(d: PgDb): Samples {
         appId,
         keywords.map(text),
       ]);
+    },
+    async insertPersonSample(r) {
+      const n = await d.changes(
+        `INSERT INTO person_samples (app_id, person_id, name, description, usages, tags, faces,
+           create_time, update_time)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb, $9, $8) ON CONFLICT DO NOTHING`,
+        [...personParams(r), r.createTime],
+      );
+      return n > 0;
+    },
+    async listPersonSamples(appId) {
+      const rows = await d.all(
+        "SELECT * FROM person_samples WHERE app_id = $1 ORDER BY create_time, person_id",
+        [appId],
+      );
+      return rows.map(person);
+    },
+    async getPersonSample(appId, personId) {
+      const r = await d.one("SELECT * FROM person_samples WHERE app_id = $1 AND person_id = $2", [
+        appId,
+        personId,
+      ]);
+      return r && person(r);
+    },
+    async updatePersonSample(r) {
+      const n = await d.changes(
+        `UPDATE person_samples SET name = $3, description = $4, usages = $5::jsonb, tags = $6::jsonb,
+           faces = $7::jsonb, update_time = $8
+         WHERE app_id = $1 AND person_id = $2`,
+        personParams(r),
+      );
+      return n > 0;
+    },
+    async deletePersonSample(appId, personId) {
+      const r = await d.one("DELETE FROM person_samples WHERE app_id = $1 AND person_id = $2 RETURNING *", [
+        appId,
+        personId,
+      ]);
+      return r && person(r);
     },
   };
 }
