@@ -4,10 +4,9 @@ import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runFfmpeg, writeAtomically } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
 import { results, tree } from "./helpers/inspect.js";
-import { makeVideo } from "./helpers/media.js";
+import { ffmpegTo, makeVideo } from "./helpers/media.js";
 import {
   APP_ID,
   FileServer,
@@ -42,7 +41,7 @@ function ffmpegsMentioning(needle: string): number[] {
 async function makeLongVideo(tools: MediaTools, file: string): Promise<void> {
   const src = "testsrc2=size=64x48:rate=1:duration=7200";
   const args = ["-f", "lavfi", "-i", src, "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"];
-  await writeAtomically(file, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs: 120_000 }));
+  await ffmpegTo(tools, file, args, 120_000);
 }
 
 async function pull(vod: Vod, url: string): Promise<string> {

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runFfmpeg, writeAtomically } from "../src/media/run.js";
+import { runFfmpeg } from "../src/media/run.js";
 import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
-import { makeVideo } from "./helpers/media.js";
+import { ffmpegTo, makeVideo } from "./helpers/media.js";
 import {
   codeOf,
   FileServer,
@@ -23,10 +23,6 @@ import {
 const UV = "5E678F";
 const COPYRIGHT = "© openvod tests 2026 – all rights reserved";
 const BLIND_TEXT = "blind mark №7";
-
-async function ffmpeg(tools: MediaTools, out: string, args: string[]): Promise<void> {
-  await writeAtomically(out, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs: 120_000 }));
-}
 
 /** Y PSNR of `a` against `b` (ffmpeg's psnr filter). */
 async function psnr(tools: MediaTools, a: string, b: string): Promise<number> {
@@ -239,7 +235,7 @@ describe("digital watermarks", () => {
     it(`survives ${attack} (all three kinds)`, async () => {
       for (const kind of ["trace", "copyright", "blind"] as const) {
         const name = `${kind}-${attack}.${attack === "otherContainer" ? "mkv" : "mp4"}`;
-        await ffmpeg(tools, join(dir, name), args(join(dir, `${kind}.mp4`)));
+        await ffmpegTo(tools, join(dir, name), args(join(dir, `${kind}.mp4`)), 120_000);
         // An URL outside openvod: downloaded by the task.
         await found(kind, `${files.url}/${name}`, `${kind} after ${attack}`);
       }
@@ -262,22 +258,27 @@ describe("digital watermarks", () => {
     let detections = 0;
     for (const [i, src] of sources.entries()) {
       const name = `unmarked-${i}.mp4`;
-      await ffmpeg(tools, join(dir, name), [
-        ...[
-          "-f",
-          "lavfi",
-          "-i",
-          `${src}`,
-          "-t",
-          "12",
-          "-c:v",
-          "libx264",
-          "-b:v",
-          "800k",
-          "-pix_fmt",
-          "yuv420p",
+      await ffmpegTo(
+        tools,
+        join(dir, name),
+        [
+          ...[
+            "-f",
+            "lavfi",
+            "-i",
+            `${src}`,
+            "-t",
+            "12",
+            "-c:v",
+            "libx264",
+            "-b:v",
+            "800k",
+            "-pix_fmt",
+            "yuv420p",
+          ],
         ],
-      ]);
+        120_000,
+      );
       const url = `${files.url}/${name}`;
       const trace = await extract("trace", url);
       const blind = await extract("blind", url);

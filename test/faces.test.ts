@@ -10,8 +10,8 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { aiMissing } from "../src/media/ai/engine.js";
-import { runFfmpeg, writeAtomically } from "../src/media/run.js";
-import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
+import { locateMediaTools } from "../src/media/tools.js";
+import { ffmpegTo } from "./helpers/media.js";
 import { createTestDatabase, type TestDatabase } from "./helpers/pg.js";
 import { assertShape, responseType } from "./helpers/shape.js";
 import {
@@ -31,10 +31,6 @@ const installed = aiMissing("face").length === 0;
 function demo(n: number): string {
   const pkg = createRequire(import.meta.url).resolve("@vladmandic/face-api/package.json");
   return join(dirname(pkg), "demo", `sample${n}.jpg`);
-}
-
-async function ffmpeg(tools: MediaTools, out: string, args: string[]): Promise<void> {
-  await writeAtomically(out, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs: 60_000 }));
 }
 
 interface Pictures {
@@ -60,11 +56,11 @@ async function makePictures(dir: string): Promise<Pictures> {
     clip: join(dir, "clip.mp4"),
   };
   // Face boxes measured on the 1920-wide photos (x, y of a square around the face).
-  await ffmpeg(tools, p.a, ["-i", demo(1), "-vf", "crop=360:360:321:264", "-frames:v", "1"]);
-  await ffmpeg(tools, p.b, ["-i", demo(3), "-vf", "crop=396:396:486:231", "-frames:v", "1"]);
-  await ffmpeg(tools, p.none, ["-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1"]);
-  await ffmpeg(tools, p.group, ["-i", demo(1), "-vf", "scale=640:-2", "-frames:v", "1"]);
-  await ffmpeg(tools, p.clip, [
+  await ffmpegTo(tools, p.a, ["-i", demo(1), "-vf", "crop=360:360:321:264", "-frames:v", "1"]);
+  await ffmpegTo(tools, p.b, ["-i", demo(3), "-vf", "crop=396:396:486:231", "-frames:v", "1"]);
+  await ffmpegTo(tools, p.none, ["-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1"]);
+  await ffmpegTo(tools, p.group, ["-i", demo(1), "-vf", "scale=640:-2", "-frames:v", "1"]);
+  await ffmpegTo(tools, p.clip, [
     ...["-loop", "1", "-t", "2", "-framerate", "10", "-i", demo(1)],
     ...["-loop", "1", "-t", "2", "-framerate", "10", "-i", demo(2)],
     ...["-f", "lavfi", "-i", "testsrc=size=640x426:rate=10:duration=2"],

@@ -25,6 +25,16 @@ export interface VideoOptions {
 /** H.264 at the fastest preset in the pixel format every player takes: test media, encoded quickly. */
 export const FAST_H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"] as const;
 
+/** Runs ffmpeg with `args` and then the output, written under a temporary name and renamed. */
+export async function ffmpegTo(
+  tools: MediaTools,
+  out: string,
+  args: readonly string[],
+  timeoutMs = TIMEOUT_MS,
+) {
+  await writeAtomically(out, (tmp) => runFfmpeg(tools, { args: [...args, tmp], timeoutMs }));
+}
+
 export async function makeVideo(tools: MediaTools, outPath: string, o: VideoOptions = {}): Promise<void> {
   const { width = 320, height = 240, seconds = 2, fps = 25, audio = true, tone = 440 } = o;
   const picture = o.color ? `color=c=${o.color}:` : "testsrc2=";
@@ -34,9 +44,7 @@ export async function makeVideo(tools: MediaTools, outPath: string, o: VideoOpti
   if (audio) args.push("-map", "1:a:0");
   args.push("-t", String(seconds), ...FAST_H264);
   if (audio) args.push("-c:a", "aac", "-b:a", "64k");
-  await writeAtomically(outPath, (tmp) =>
-    runFfmpeg(tools, { args: [...args, ...containerArgs(o.container), tmp], timeoutMs: TIMEOUT_MS }),
-  );
+  await ffmpegTo(tools, outPath, [...args, ...containerArgs(o.container)]);
 }
 
 /** A 440 Hz sine: mp3 (libmp3lame) for .mp3, pcm for .wav, otherwise aac (e.g. .m4a). */

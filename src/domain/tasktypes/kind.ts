@@ -72,6 +72,11 @@ export function completionEvent(
   return { type, field, payload: kind.view(task, urls) };
 }
 
+/** The Status of payloads whose vocabulary has no WAITING: a waiting task reads as PROCESSING. */
+export function statusWithoutWaiting(task: TaskRow): "PROCESSING" | "FINISH" | "ABORTED" {
+  return task.status === "WAITING" ? "PROCESSING" : task.status;
+}
+
 /** The Status of the editing tasks' payloads, which know only PROCESSING and FINISH. */
 export function editTaskStatus(task: TaskRow): "PROCESSING" | "FINISH" {
   return task.status === "FINISH" || task.status === "ABORTED" ? "FINISH" : "PROCESSING";

@@ -1,7 +1,7 @@
 // InspectMediaQuality: the findings of ffmpeg's detectors over one media item
 // (src/workers/qualityInspect.ts). The cloud's QualityInspectTask has no ErrCode and no Progress.
 import type { QualityInspectTask, QualityInspectTaskOutput } from "../../schema/api-types.js";
-import { completionEvent, type Fields, type TaskKind } from "./kind.js";
+import { completionEvent, statusWithoutWaiting, type Fields, type TaskKind } from "./kind.js";
 
 export interface QualityInspectInput {
   FileId: string;
@@ -25,8 +25,7 @@ export const qualityInspect: TaskKind = {
     const state = task.state as QualityInspectState;
     return {
       TaskId: task.taskId,
-      // The cloud's vocabulary here is PROCESSING / FINISH: a waiting task reads as PROCESSING.
-      Status: task.status === "WAITING" ? "PROCESSING" : task.status,
+      Status: statusWithoutWaiting(task),
       ErrCodeExt: task.errCodeExt,
       Message: task.message,
       MetaData: state.metaData ?? null,

@@ -2,7 +2,7 @@
 // pictures (nsfwjs) and keyword review of the OCR text against the application's word samples.
 // The cloud's ReviewAudioVideoTask has no ErrCode and no Progress.
 import type { ReviewAudioVideoTask } from "../../schema/api-types.js";
-import { completionEvent, type Fields, type TaskKind } from "./kind.js";
+import { completionEvent, statusWithoutWaiting, type Fields, type TaskKind } from "./kind.js";
 
 export interface ReviewAudioVideoInput {
   FileId: string;
@@ -24,8 +24,7 @@ export const reviewAudioVideo: TaskKind = {
     const state = task.state as ReviewAudioVideoState;
     return {
       TaskId: task.taskId,
-      // The cloud's vocabulary here is PROCESSING / FINISH: a waiting task reads as PROCESSING.
-      Status: task.status === "WAITING" ? "PROCESSING" : task.status,
+      Status: statusWithoutWaiting(task),
       ErrCodeExt: task.errCodeExt,
       Message: task.message,
       Input: input,
