@@ -14,7 +14,14 @@ import { locateMediaTools, type MediaTools } from "../src/media/tools.js";
 import { makeVideo } from "./helpers/media.js";
 import { createTestDatabase, sql, type TestDatabase } from "./helpers/pg.js";
 import { results, tree } from "./helpers/inspect.js";
-import { FileServer, startOpenvod, tempDir, waitForTask, type OpenvodProcess, type Vod } from "./helpers/server.js";
+import {
+  FileServer,
+  startOpenvod,
+  tempDir,
+  waitForTask,
+  type OpenvodProcess,
+  type Vod,
+} from "./helpers/server.js";
 
 const FPS = 25;
 const SECONDS = 8;
@@ -60,9 +67,7 @@ async function measure(tools: MediaTools, url: string, dir: string, name: string
     await download(url, input);
   }
   const probe = async (args: string[]) =>
-    JSON.parse(
-      await runFfprobe(tools, ["-v", "error", "-of", "json", ...args, input], 60_000),
-    );
+    JSON.parse(await runFfprobe(tools, ["-v", "error", "-of", "json", ...args, input], 60_000));
   const info = await probe([
     "-count_packets",
     "-show_entries",
@@ -70,11 +75,30 @@ async function measure(tools: MediaTools, url: string, dir: string, name: string
   ]);
   const video = info.streams.find((s: any) => s.codec_type === "video");
   const audio = info.streams.find((s: any) => s.codec_type === "audio");
-  const keys = await probe(["-select_streams", "v:0", "-skip_frame", "nokey", "-show_entries", "frame=pts_time"]);
+  const keys = await probe([
+    "-select_streams",
+    "v:0",
+    "-skip_frame",
+    "nokey",
+    "-show_entries",
+    "frame=pts_time",
+  ]);
   // The whole decoded audio: its sample count, and silencedetect's view of the tone.
   const decoded = spawnSync(
     tools.ffmpeg,
-    ["-hide_banner", "-nostats", "-i", input, "-map", "0:a:0", "-af", "silencedetect=n=-40dB:d=0.005,astats", "-f", "null", "-"],
+    [
+      "-hide_banner",
+      "-nostats",
+      "-i",
+      input,
+      "-map",
+      "0:a:0",
+      "-af",
+      "silencedetect=n=-40dB:d=0.005,astats",
+      "-f",
+      "null",
+      "-",
+    ],
     { encoding: "utf8", timeout: 60_000 },
   );
   assert.equal(decoded.status, 0, decoded.stderr);
@@ -86,8 +110,9 @@ async function measure(tools: MediaTools, url: string, dir: string, name: string
     audioSamples: samples ? Number(samples[1]) : Number(audio.nb_read_packets) * 1024,
     bitrate: Number(info.format.bit_rate),
     // Inside the tone: AAC's padding at the very end of a copied stream may read as a few ms of silence.
-    silences: [...decoded.stderr.matchAll(/silence_start: ([\d.]+)/g)].filter((m) => Number(m[1]) < SECONDS - 0.05)
-      .length,
+    silences: [...decoded.stderr.matchAll(/silence_start: ([\d.]+)/g)].filter(
+      (m) => Number(m[1]) < SECONDS - 0.05,
+    ).length,
     silenceLog: decoded.stderr
       .split("\n")
       .filter((l) => l.includes("silence_"))
@@ -134,12 +159,20 @@ async function adaptiveTemplates(vod: Vod): Promise<[number, number]> {
 }
 
 /** Runs the two transcodes; returns the task's results and every Progress seen on the way. */
-async function transcodeBoth(vod: Vod, fileId: string, defs: number[], adaptive: number[] = [], timeoutMs = 300_000) {
+async function transcodeBoth(
+  vod: Vod,
+  fileId: string,
+  defs: number[],
+  adaptive: number[] = [],
+  timeoutMs = 300_000,
+) {
   const { TaskId } = await vod.ProcessMedia({
     FileId: fileId,
     MediaProcessTask: {
       TranscodeTaskSet: defs.map((Definition) => ({ Definition })),
-      ...(adaptive.length ? { AdaptiveDynamicStreamingTaskSet: adaptive.map((Definition) => ({ Definition })) } : {}),
+      ...(adaptive.length
+        ? { AdaptiveDynamicStreamingTaskSet: adaptive.map((Definition) => ({ Definition })) }
+        : {}),
     },
   });
   const progress: number[][] = [...defs, ...adaptive].map(() => []);
@@ -158,7 +191,10 @@ async function transcodeBoth(vod: Vod, fileId: string, defs: number[], adaptive:
 function assertSame(split: Measured, plain: Measured, what: string): void {
   const frame = 1 / FPS;
   assert.equal(split.videoFrames, plain.videoFrames, `${what}: video frames`);
-  assert.ok(Math.abs(split.duration - plain.duration) <= frame, `${what}: duration ${split.duration} vs ${plain.duration}`);
+  assert.ok(
+    Math.abs(split.duration - plain.duration) <= frame,
+    `${what}: duration ${split.duration} vs ${plain.duration}`,
+  );
   assert.ok(
     Math.abs(split.videoDuration - plain.videoDuration) <= frame,
     `${what}: video duration ${split.videoDuration} vs ${plain.videoDuration}`,
@@ -191,6 +227,16 @@ describe("segment-parallel transcoding", () => {
   after(async () => {
     await files?.stop();
   });
+  /** Pulls the clip and starts its transcode to the first of the test's templates (mp4). */
+  const transcodeClip = async (vod: Vod) => {
+    const fileId = await pull(vod, `${files.url}/clip.mp4`);
+    const [mp4] = await templates(vod);
+    const { TaskId } = await vod.ProcessMedia({
+      FileId: fileId,
+      MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
+    });
+    return { fileId, TaskId, definition: mp4 };
+  };
 
   it("joins pieces into outputs equal to the single-process ones (mp4, HLS, adaptive HLS and DASH)", async (t) => {
     const plain = await startOpenvod();
@@ -207,7 +253,8 @@ describe("segment-parallel transcoding", () => {
       };
       const a = await run(plain);
       const b = await run(split);
-      const outs = (d: any) => results(d).Transcode!.map((r) => (assert.equal(r.ErrCode, 0, r.Message), r.Output));
+      const outs = (d: any) =>
+        results(d).Transcode!.map((r) => (assert.equal(r.ErrCode, 0, r.Message), r.Output));
       const [plainMp4, plainHls] = outs(a.detail);
       const [splitMp4, splitHls] = outs(b.detail);
 
@@ -231,10 +278,15 @@ describe("segment-parallel transcoding", () => {
         [sm, pm, "mp4"],
         [sh, ph, "hls"],
       ] as const) {
-        t.diagnostic(`${what}: bitrate ${s.bitrate} joined vs ${p.bitrate} single (${((s.bitrate / p.bitrate - 1) * 100).toFixed(1)} %)`);
+        t.diagnostic(
+          `${what}: bitrate ${s.bitrate} joined vs ${p.bitrate} single (${((s.bitrate / p.bitrate - 1) * 100).toFixed(1)} %)`,
+        );
         // 2 s pieces of an 8 s clip: x264's rate control starts each piece afresh (its first
         // frames under the target), so short pieces land a little under the target.
-        assert.ok(Math.abs(s.bitrate - p.bitrate) <= p.bitrate * 0.2, `${what}: bitrate ${s.bitrate} vs ${p.bitrate}`);
+        assert.ok(
+          Math.abs(s.bitrate - p.bitrate) <= p.bitrate * 0.2,
+          `${what}: bitrate ${s.bitrate} vs ${p.bitrate}`,
+        );
       }
       // Adaptive HLS: each variant as the single run's; DASH: the package read back whole.
       const adp = (d: any) =>
@@ -265,7 +317,8 @@ describe("segment-parallel transcoding", () => {
       assert.equal(splitMp4.Duration > SECONDS - 0.1, true);
       // Progress went up through the pieces, never back, to 100.
       for (const seen of b.progress) {
-        for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! >= seen[i - 1]!, `progress went back: ${seen}`);
+        for (let i = 1; i < seen.length; i++)
+          assert.ok(seen[i]! >= seen[i - 1]!, `progress went back: ${seen}`);
         assert.equal(seen[seen.length - 1], 100);
       }
       assert.ok(
@@ -296,24 +349,21 @@ describe("segment-parallel transcoding", () => {
     const db = () => new Database(join(dataDir, "openvod.db"), { readonly: true, fileMustExist: true });
     try {
       let vod = server.client();
-      const fileId = await pull(vod, `${files.url}/clip.mp4`);
-      const [mp4] = await templates(vod);
-      const { TaskId } = await vod.ProcessMedia({
-        FileId: fileId,
-        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
-      });
+      const { TaskId } = await transcodeClip(vod);
       type Row = { idx: number; status: string; attempts: number; progress: number };
       const rows = (): Row[] => {
         const d = db();
         try {
-          return d.prepare("SELECT idx, status, attempts, progress FROM segments ORDER BY idx").all() as Row[];
+          return d
+            .prepare("SELECT idx, status, attempts, progress FROM segments ORDER BY idx")
+            .all() as Row[];
         } finally {
           d.close();
         }
       };
       // Kill once a piece is done and another one is being encoded.
       let before: Row[] = [];
-      for (const deadline = Date.now() + 120_000; ; ) {
+      for (const deadline = Date.now() + 120_000; ;) {
         before = rows();
         if (before.some((r) => r.status === "DONE") && before.some((r) => r.status === "PROCESSING")) break;
         assert.ok(Date.now() < deadline, "no piece was being encoded");
@@ -329,11 +379,12 @@ describe("segment-parallel transcoding", () => {
       vod = server.client();
       // While it runs again: the interrupted piece is claimed a second time, the finished ones never.
       let rerun = false;
-      for (const deadline = Date.now() + 180_000; ; ) {
+      for (const deadline = Date.now() + 180_000; ;) {
         const now = rows();
         if (now.length === 0) break; // joined and removed
         for (const r of now) {
-          if (done.includes(r.idx)) assert.equal(r.attempts, 1, `piece ${r.idx} ran again: ${JSON.stringify(now)}`);
+          if (done.includes(r.idx))
+            assert.equal(r.attempts, 1, `piece ${r.idx} ran again: ${JSON.stringify(now)}`);
           if (cut.includes(r.idx) && r.attempts >= 2) rerun = true;
         }
         assert.ok(Date.now() < deadline, "the pieces did not finish");
@@ -374,13 +425,8 @@ describe("segment-parallel transcoding", () => {
     const pieces = () => tree(join(dataDir, "files")).filter((f) => f.includes("pieces-"));
     try {
       let vod = server.client();
-      const fileId = await pull(vod, `${files.url}/clip.mp4`);
-      const [mp4] = await templates(vod);
-      const { TaskId } = await vod.ProcessMedia({
-        FileId: fileId,
-        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
-      });
-      for (const deadline = Date.now() + 120_000; count("WHERE status = 'DONE'") === 0; ) {
+      const { TaskId } = await transcodeClip(vod);
+      for (const deadline = Date.now() + 120_000; count("WHERE status = 'DONE'") === 0;) {
         assert.ok(Date.now() < deadline, "no piece was encoded");
         await sleep(20);
       }
@@ -391,7 +437,7 @@ describe("segment-parallel transcoding", () => {
       vod = server.client();
       const { detail } = await waitForTask(vod, TaskId!, { timeoutMs: 60_000 });
       assert.equal(detail.ProcedureTask!.ErrCode, 70000, detail.ProcedureTask!.Message);
-      for (const deadline = Date.now() + 30_000; count("") > 0 || pieces().length > 0; ) {
+      for (const deadline = Date.now() + 30_000; count("") > 0 || pieces().length > 0;) {
         assert.ok(Date.now() < deadline, `left: ${count("")} items, pieces ${pieces()}`);
         await sleep(100);
       }
@@ -404,19 +450,19 @@ describe("segment-parallel transcoding", () => {
 
   it("ManageTask Abort stops the pieces and removes them", async () => {
     const server = await startOpenvod({
-      env: { OPENVOD_SEGMENT_SECONDS: "2", OPENVOD_SEGMENT_MIN_SECONDS: "1", OPENVOD_WORKERS: "1", OPENVOD_CPUS: "1" },
+      env: {
+        OPENVOD_SEGMENT_SECONDS: "2",
+        OPENVOD_SEGMENT_MIN_SECONDS: "1",
+        OPENVOD_WORKERS: "1",
+        OPENVOD_CPUS: "1",
+      },
     });
     const db = new Database(join(server.dataDir, "openvod.db"), { readonly: true, fileMustExist: true });
     try {
       const vod = server.client();
-      const fileId = await pull(vod, `${files.url}/clip.mp4`);
-      const [mp4] = await templates(vod);
-      const { TaskId } = await vod.ProcessMedia({
-        FileId: fileId,
-        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
-      });
+      const { fileId, TaskId, definition: mp4 } = await transcodeClip(vod);
       const count = db.prepare("SELECT COUNT(*) AS n FROM segments WHERE status = 'PROCESSING'");
-      for (const deadline = Date.now() + 120_000; (count.get() as { n: number }).n === 0; ) {
+      for (const deadline = Date.now() + 120_000; (count.get() as { n: number }).n === 0;) {
         assert.ok(Date.now() < deadline, "no piece was being encoded");
         await sleep(20);
       }
@@ -427,14 +473,16 @@ describe("segment-parallel transcoding", () => {
       assert.equal(sub.Status, "FAIL");
       // The items and what they stored go; the piece that was running stops at its next lease renewal.
       const all = db.prepare("SELECT COUNT(*) AS n FROM segments");
-      for (const deadline = Date.now() + 30_000; ; ) {
+      for (const deadline = Date.now() + 30_000; ;) {
         const pieces = tree(join(server.dataDir, "files")).filter((f) => f.includes("pieces-"));
         if ((all.get() as { n: number }).n === 0 && pieces.length === 0) break;
         assert.ok(Date.now() < deadline, `pieces left: ${pieces}`);
         await sleep(100);
       }
       const parts = await vod.DescribeMediaInfos({ FileIds: [fileId] });
-      const published = (parts.MediaInfoSet![0]!.TranscodeInfo?.TranscodeSet ?? []).filter((t) => t.Definition === mp4);
+      const published = (parts.MediaInfoSet![0]!.TranscodeInfo?.TranscodeSet ?? []).filter(
+        (t) => t.Definition === mp4,
+      );
       assert.deepEqual(published, [], "no transcode published");
     } finally {
       db.close();
@@ -465,15 +513,14 @@ describe("segment-parallel transcoding", () => {
         ])),
       );
       const vod = api.client();
-      const fileId = await pull(vod, `${files.url}/clip.mp4`);
-      const [mp4] = await templates(vod);
-      const { TaskId } = await vod.ProcessMedia({
-        FileId: fileId,
-        MediaProcessTask: { TranscodeTaskSet: [{ Definition: mp4 }] },
-      });
+      const { TaskId } = await transcodeClip(vod);
       const owners = new Set<string>();
-      for (const deadline = Date.now() + 180_000; ; ) {
-        const rows = await sql<{ lease_owner: string | null }>(pg.url, "SELECT lease_owner FROM segments", []);
+      for (const deadline = Date.now() + 180_000; ;) {
+        const rows = await sql<{ lease_owner: string | null }>(
+          pg.url,
+          "SELECT lease_owner FROM segments",
+          [],
+        );
         for (const r of rows) if (r.lease_owner) owners.add(r.lease_owner.replace(/-[0-9a-f]{8}$/, ""));
         const task = await vod.DescribeTaskDetail({ TaskId: TaskId! });
         if (task.Status === "FINISH") break;
@@ -481,7 +528,11 @@ describe("segment-parallel transcoding", () => {
         await sleep(20);
       }
       const pids = procs.slice(1).map((p) => `worker-${p.child.pid}`);
-      assert.deepEqual([...owners].filter((o) => pids.includes(o)).sort(), pids.sort(), `owners: ${[...owners]}`);
+      assert.deepEqual(
+        [...owners].filter((o) => pids.includes(o)).sort(),
+        pids.sort(),
+        `owners: ${[...owners]}`,
+      );
       const { detail } = await waitForTask(vod, TaskId!);
       const out = results(detail).Transcode![0]!;
       assert.equal(out.ErrCode, 0, out.Message);
